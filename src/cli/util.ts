@@ -1,0 +1,61 @@
+/** Shared plumbing for CLI commands: output of reports, exit codes, input reading, error mapping. */
+import fs from 'node:fs';
+import { Command } from 'commander';
+import { EvidentError } from '../kernel/errors.ts';
+import { ExitCode, Report } from '../verify/report.ts';
+import { renderHuman } from '../verify/render.ts';
+
+/** Print a report per the contract: `--json` → exactly one JSON object on stdout; else human lines on stdout. */
+export function emitReport(report: Report, opts: { json?: boolean }): void {
+  if (opts.json) process.stdout.write(JSON.stringify(report.toJSON()) + '\n');
+  else process.stdout.write(renderHuman(report, { color: process.stdout.isTTY === true }));
+  process.exitCode = report.exitCode;
+}
+
+/** Read a file argument, or stdin for `-` / absent. Throws EvidentError(IO_ERROR). */
+export function readInput(file: string | undefined): Buffer {
+  try {
+    if (!file || file === '-') return fs.readFileSync(0);
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new EvidentError('IO_ERROR', `cannot read ${file ?? 'stdin'}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+}
+
+/** Exit code for an error escaping a command. Input/IO/JSON problems are 10; key problems 4; signatures 3. */
+export function exitCodeForError(e: unknown): number {
+  const code = (e as { code?: string })?.code ?? '';
+  if (/^KEY_|^TRUST_STORE/.test(code)) return ExitCode.KEY;
+  if (/^SIGNATURE_/.test(code)) return ExitCode.SIGNATURE;
+  return ExitCode.INPUT;
+}
+
+/**
+ * Wrap a command action: any thrown error becomes `evident: CODE: message` on stderr with a contract exit code
+ * (or a one-object JSON error on stdout with --json). Never a stack trace for expected errors.
+ */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      const code = (e as { code?: string })?.code ?? 'INTERNAL';
+      const msg = (e as Error)?.message ?? String(e);
+      const cmd = args[args.length - 1] as Command | undefined;
+      const json = cmd && typeof cmd.opts === 'function' ? Boolean((cmd.opts() as { json?: boolean }).json) : false;
+      const exit = exitCodeForError(e);
+      if (json) {
+        const r = new Report('error', 'strict').fail('error', 'input', code, msg);
+        const j = r.toJSON();
+        j.exitCode = exit;
+        process.stdout.write(JSON.stringify(j) + '\n');
+      } else {
+        process.stderr.write(`evident: ${code}: ${msg}\n`);
+        if (!(e instanceof EvidentError) && process.env.EVIDENT_DEBUG) process.stderr.write(String((e as Error)?.stack) + '\n');
+      }
+      process.exitCode = exit;
+    }
+  };
+}
+
+export { writeFileAtomic } from '../store/atomic.ts';

@@ -1,0 +1,93 @@
+/**
+ * Strict encodings. Hex and base64 are parsed exactly: exact alphabet, exact length when given, no whitespace,
+ * no silent truncation (unlike `Buffer.from(s, 'hex')`, which stops at the first bad character).
+ */
+import { EvidentError } from './errors.ts';
+
+const HEX_LOWER = /^(?:[0-9a-f]{2})*$/;
+const HEX_ANY = /^(?:[0-9a-fA-F]{2})*$/;
+
+export interface HexOptions {
+  /** Required byte length. */
+  length?: number;
+  /** `lower` (default): only 0-9a-f. `any`: also A-F. */
+  case?: 'lower' | 'any';
+}
+
+export function parseHex(s: string, opts: HexOptions = {}): Uint8Array {
+  if (typeof s !== 'string') throw new EvidentError('HEX_INVALID', 'hex value is not a string');
+  const re = (opts.case ?? 'lower') === 'lower' ? HEX_LOWER : HEX_ANY;
+  if (!re.test(s)) throw new EvidentError('HEX_INVALID', `invalid ${opts.case === 'any' ? '' : 'lowercase '}hex`);
+  if (opts.length !== undefined && s.length !== opts.length * 2) {
+    throw new EvidentError('HEX_INVALID', `hex must encode exactly ${opts.length} bytes, got ${s.length / 2}`);
+  }
+  return new Uint8Array(Buffer.from(s, 'hex'));
+}
+
+export function isHex(s: unknown, bytes?: number): s is string {
+  return typeof s === 'string' && HEX_LOWER.test(s) && (bytes === undefined || s.length === bytes * 2);
+}
+
+export function toHex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+const B64_STD = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const B64_STD_NOPAD = /^[A-Za-z0-9+/]*$/;
+const B64_URL = /^[A-Za-z0-9_-]*$/;
+const B64_URL_PAD = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/;
+
+export interface Base64Options {
+  /** `std` (default, RFC 4648 §4) or `url` (§5). */
+  alphabet?: 'std' | 'url';
+  /** `required` (default for std), `forbidden` (default for url), `optional`. */
+  padding?: 'required' | 'forbidden' | 'optional';
+  length?: number;
+}
+
+/** Strict base64 decoding. Rejects wrong alphabet, bad padding, impossible lengths and non-canonical trailing bits. */
+export function parseBase64(s: string, opts: Base64Options = {}): Uint8Array {
+  if (typeof s !== 'string') throw new EvidentError('BASE64_INVALID', 'base64 value is not a string');
+  const url = opts.alphabet === 'url';
+  const padding = opts.padding ?? (url ? 'forbidden' : 'required');
+  const hasPad = s.endsWith('=');
+  let ok: boolean;
+  if (hasPad) ok = padding !== 'forbidden' && (url ? B64_URL_PAD : B64_STD).test(s);
+  else if (padding === 'required') ok = s.length % 4 === 0 && (url ? B64_URL : B64_STD_NOPAD).test(s);
+  else ok = s.length % 4 !== 1 && (url ? B64_URL : B64_STD_NOPAD).test(s);
+  if (!ok) throw new EvidentError('BASE64_INVALID', `invalid ${url ? 'base64url' : 'base64'}${padding === 'forbidden' ? ' (no padding)' : ''}`);
+  const out = new Uint8Array(Buffer.from(s, url ? 'base64url' : 'base64'));
+  // canonical: re-encoding must give the same text (rejects non-zero trailing bits)
+  const back = url ? Buffer.from(out).toString('base64url') : Buffer.from(out).toString('base64');
+  const norm = s.replace(/=+$/, '');
+  if (back.replace(/=+$/, '') !== norm) throw new EvidentError('BASE64_INVALID', 'non-canonical base64 (trailing bits set)');
+  if (opts.length !== undefined && out.length !== opts.length) {
+    throw new EvidentError('BASE64_INVALID', `base64 must encode exactly ${opts.length} bytes, got ${out.length}`);
+  }
+  return out;
+}
+
+export function toBase64(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+}
+
+export function toBase64Url(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+}
+
+const te = new TextEncoder();
+export function utf8(s: string): Uint8Array {
+  return te.encode(s);
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

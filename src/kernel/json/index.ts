@@ -1,0 +1,3 @@
+export * from './number.ts';
+export * from './parse.ts';
+export * from './canonical.ts';

@@ -1,0 +1,91 @@
+/**
+ * Database URLs shared by the log, the CPHAR registry, nonce stores and the service.
+ *
+ *   sqlite:PATH            embedded default (better-sqlite3, WAL); PATH may be relative
+ *   sqlite::memory:        in-memory (tests)
+ *   postgres://… / postgresql://…   PostgreSQL via `pg`
+ *
+ * Opening is the only I/O here; each subsystem creates its own tables (idempotent DDL) on the handle.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { EvidentError } from '../kernel/errors.ts';
+
+export const DEFAULT_DB_URL = 'sqlite:./evident-data/evident.db';
+
+export type DbHandle =
+  | { kind: 'sqlite'; url: string; db: Database.Database; close(): Promise<void> }
+  | { kind: 'postgres'; url: string; pool: pg.Pool; close(): Promise<void> };
+
+export function parseDbUrl(url: string): { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string } {
+  if (url.startsWith('sqlite:')) {
+    const p = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!p) throw new EvidentError('INPUT_INVALID', `empty SQLite path in ${url}`);
+    return { kind: 'sqlite', path: p };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { kind: 'postgres', url };
+  throw new EvidentError('INPUT_INVALID', `unsupported database URL ${JSON.stringify(url)} (use sqlite:PATH or postgres://…)`);
+}
+
+const handles = new Map<string, Promise<DbHandle>>();
+
+/** Open (or reuse, per process) a database handle for a URL. */
+export function openDb(url: string = DEFAULT_DB_URL): Promise<DbHandle> {
+  let h = handles.get(url);
+  if (!h) {
+    h = doOpen(url);
+    handles.set(url, h);
+    h.catch(() => handles.delete(url));
+  }
+  return h;
+}
+
+async function doOpen(url: string): Promise<DbHandle> {
+  const parsed = parseDbUrl(url);
+  if (parsed.kind === 'sqlite') {
+    if (parsed.path !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(parsed.path)), { recursive: true });
+    const db = new Database(parsed.path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    return {
+      kind: 'sqlite',
+      url,
+      db,
+      async close() {
+        handles.delete(url);
+        db.close();
+      },
+    };
+  }
+  const pool = new pg.Pool({ connectionString: parsed.url, max: 10 });
+  // fail fast with a clear error when the server is unreachable
+  try {
+    const c = await pool.connect();
+    c.release();
+  } catch (e) {
+    await pool.end().catch(() => {});
+    throw new EvidentError('IO_ERROR', `cannot connect to PostgreSQL at ${redact(parsed.url)}: ${(e as Error).message}`, { cause: e });
+  }
+  return {
+    kind: 'postgres',
+    url,
+    pool,
+    async close() {
+      handles.delete(url);
+      await pool.end();
+    },
+  };
+}
+
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@');
+}
+
+/** Test URL for PostgreSQL, set by .ci/run (EVIDENT_TEST_PG). Tests skip PG only when it is unset outside CI. */
+export function testPostgresUrl(): string | undefined {
+  return process.env.EVIDENT_TEST_PG || undefined;
+}

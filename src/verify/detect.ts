@@ -1,0 +1,102 @@
+/**
+ * Format auto-detection for `evident verify` and `POST /v1/verify`.
+ *
+ * Each profile contributes one {@link Detector} (src/profiles/<x>/detector.ts); the list below is the only place
+ * they are registered. The first detector whose `detect` returns true verifies the artifact.
+ */
+import fs from 'node:fs';
+import type { JsonValue } from '../kernel/json/index.ts';
+import { parseJson } from '../kernel/json/index.ts';
+import { Report, type Mode } from './report.ts';
+import { detectors } from './detectors.ts';
+
+export interface VerifyInput {
+  /** A file or directory path (CLI); absent for in-memory artifacts (service). */
+  path?: string;
+  isDirectory: boolean;
+  /** Raw bytes of a file artifact. */
+  bytes?: Uint8Array;
+  /** Parsed JSON (lossless, strict: duplicate keys rejected) when the bytes are JSON; undefined otherwise. */
+  json?: JsonValue;
+  /** Set when the bytes looked like JSON but failed to parse (duplicate key, syntax…). */
+  jsonError?: Error;
+}
+
+export interface VerifyOptions {
+  mode: Mode;
+  /** Public key files / PEM strings given with --key (pinned keys). */
+  keys?: string[];
+  /** Trust store file path. */
+  trust?: string;
+  /** Pinned log public key (C2SP vkey or PEM) for tlog proofs. */
+  logKey?: string;
+  /** Companion artifact (e.g. CPHAR challenge for an attestation). */
+  challenge?: string;
+  db?: string;
+  now?: Date;
+  [extra: string]: unknown;
+}
+
+export interface Detector {
+  /** Report format name, e.g. `hashmatch.tournament`, `eli.packet`, `dsse`, `tlog-proof`. */
+  format: string;
+  detect(input: VerifyInput): boolean;
+  verify(input: VerifyInput, opts: VerifyOptions): Promise<Report>;
+}
+
+export function loadVerifyInput(path: string): VerifyInput {
+  const st = fs.statSync(path);
+  if (st.isDirectory()) return { path, isDirectory: true };
+  const bytes = fs.readFileSync(path);
+  return bytesInput(bytes, path);
+}
+
+export function bytesInput(bytes: Uint8Array, path?: string): VerifyInput {
+  const input: VerifyInput = { path, isDirectory: false, bytes };
+  const first = firstNonWs(bytes);
+  if (first === 0x7b || first === 0x5b) {
+    try {
+      input.json = parseJson(bytes);
+    } catch (e) {
+      input.jsonError = e as Error;
+    }
+  }
+  return input;
+}
+
+function firstNonWs(b: Uint8Array): number {
+  for (const c of b) if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
+  return -1;
+}
+
+export function detect(input: VerifyInput, format?: string): Detector | undefined {
+  if (format) return detectors.find((d) => d.format === format || d.format.startsWith(format + '.'));
+  return detectors.find((d) => {
+    try {
+      return d.detect(input);
+    } catch {
+      return false;
+    }
+  });
+}
+
+export async function verifyAny(input: VerifyInput, opts: VerifyOptions, format?: string): Promise<Report> {
+  if (input.jsonError) {
+    const code = (input.jsonError as { code?: string }).code ?? 'JSON_SYNTAX';
+    return new Report(format ?? 'unknown', opts.mode).fail('input.parse', 'input', code, input.jsonError.message);
+  }
+  const d = detect(input, format);
+  if (!d) {
+    return new Report(format ?? 'unknown', opts.mode).fail(
+      'input.format',
+      'input',
+      'FORMAT_UNKNOWN',
+      format ? `unknown format ${JSON.stringify(format)}` : 'could not detect the artifact format',
+    );
+  }
+  return d.verify(input, opts);
+}
+
+export function listFormats(): string[] {
+  return detectors.map((d) => d.format);
+}
