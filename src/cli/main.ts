@@ -10,6 +10,8 @@ import { register as eli } from './commands/eli.ts';
 import { register as seal } from './commands/seal.ts';
 import { register as h4 } from './commands/h4.ts';
 import { register as serve } from './commands/serve.ts';
+import { register as keys } from './commands/keys.ts';
+import { register as verify } from './commands/verify.ts';
 import { VERSION } from '../version.ts';
 
 export function buildProgram(): Command {
@@ -22,7 +24,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
-  for (const r of [core, log, hashmatch, wcp, eli, seal, h4, serve]) r(program);
+  for (const r of [core, keys, verify, log, hashmatch, wcp, eli, seal, h4, serve]) r(program);
   return program;
 }
 

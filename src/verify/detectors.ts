@@ -1,4 +1,11 @@
-/** Registration list of format detectors, most specific first. Each profile adds its own line here. */
+/** Registration list of format detectors, most specific first. Each area owns its own module below. */
 import type { Detector } from './detect.ts';
+import { detectors as hashmatch } from '../profiles/hashmatch/detector.ts';
+import { detectors as wcp } from '../profiles/wcp/detector.ts';
+import { detectors as eli } from '../profiles/eli/detector.ts';
+import { detectors as cphar } from '../profiles/cphar/detector.ts';
+import { detectors as h4 } from '../profiles/h4/detector.ts';
+import { detectors as log } from '../log/detector.ts';
+import { detectors as kernel } from './kernel-detectors.ts';
 
-export const detectors: Detector[] = [];
+export const detectors: Detector[] = [...hashmatch, ...wcp, ...eli, ...cphar, ...h4, ...log, ...kernel];

@@ -1,0 +1,61 @@
+import fs from 'node:fs';
+import { Command, Option } from 'commander';
+import { action, emitReport } from '../util.ts';
+import { loadVerifyInput, verifyAny, listFormats, type VerifyOptions } from '../../verify/detect.ts';
+import { Report } from '../../verify/report.ts';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** `evident verify ARTIFACT`: auto-detects the format and prints the one report model. */
+export function register(program: Command): void {
+  program
+    .command('verify')
+    .description(
+      'Verify any artifact Evident knows (format auto-detected): HashMatch match/tournament folders and receipts,\n' +
+        'WCP packages, ELI packets, CPHAR attestations (with --challenge), H4MK containers, tlog-proofs,\n' +
+        'DSSE envelopes and signed notes. Exit codes: 0 valid, 1 policy, 2 integrity, 3 signature, 4 key, 10 input.',
+    )
+    .argument('<artifact>', 'file or directory to verify')
+    .option('--key <file>', 'pinned public key (PEM, JWK or vkey); repeatable', collect)
+    .option('--trust <file>', 'trust store file (JSON)')
+    .option('--log-key <key>', 'pinned transparency-log key (vkey string or file) for tlog-proofs')
+    .option('--challenge <file>', 'CPHAR challenge the attestation answers')
+    .option('--db <url>', 'database URL for registry/nonce checks (sqlite:PATH or postgres://…)')
+    .option('--now <time>', 'verification time (RFC 3339), default now')
+    .option('--format <name>', `force a format instead of auto-detection`)
+    .addOption(new Option('--mode <mode>', 'strict (default) or compat (upstream verdicts)').choices(['strict', 'compat']).default('strict'))
+    .option('--worker-id <id>', 'WCP: expected worker id')
+    .option('--species <id>', 'WCP: expected worker species id')
+    .option('--ban-list <file>', 'WCP: ban list JSON file')
+    .option('--jwk <file>', 'ELI: public JWK file')
+    .option('--json', 'print exactly one JSON report object on stdout')
+    .addHelpText('after', () => `\nKnown formats: ${listFormats().join(', ') || '(none registered)'}`)
+    .action(
+      action(async (artifact: string, o: Record<string, any>) => {
+        if (!fs.existsSync(artifact)) {
+          emitReport(new Report(o.format ?? 'unknown', o.mode).fail('input', 'input', 'INPUT_UNREADABLE', `cannot read ${artifact}: no such file or directory`), o);
+          return;
+        }
+        const now = o.now ? new Date(o.now) : undefined;
+        if (now && Number.isNaN(now.getTime())) {
+          emitReport(new Report(o.format ?? 'unknown', o.mode).fail('input.now', 'input', 'INPUT_INVALID', `--now is not a valid time: ${o.now}`), o);
+          return;
+        }
+        const opts: VerifyOptions = {
+          mode: o.mode,
+          keys: o.key,
+          trust: o.trust,
+          logKey: o.logKey,
+          challenge: o.challenge,
+          db: o.db,
+          now,
+          workerId: o.workerId,
+          species: o.species,
+          banList: o.banList,
+          jwk: o.jwk,
+        };
+        const report = await verifyAny(loadVerifyInput(artifact), opts, o.format);
+        emitReport(report, o);
+      }),
+    );
+}

@@ -1,0 +1,4 @@
+import type { Detector } from '../../verify/detect.ts';
+
+/** Format detectors of the cphar profile (most specific first). */
+export const detectors: Detector[] = [];

@@ -1,0 +1,4 @@
+import type { Detector } from './detect.ts';
+
+/** Detectors for kernel-level artifacts: DSSE envelopes, signed notes. */
+export const detectors: Detector[] = [];
