@@ -1,4 +1,194 @@
-import type { Command } from 'commander';
+/**
+ * `evident keys generate|id|trust add|trust revoke|trust list` and `evident sign`.
+ * Thin wrappers over kernel/keys.ts, kernel/truststore.ts, kernel/dsse.ts, kernel/note.ts and store/keyfiles.ts.
+ */
+import fs from 'node:fs';
+import { Command, Option } from 'commander';
+import { action, readInput } from '../util.ts';
+import { EvidentError } from '../../kernel/errors.ts';
+import { keyId, KEY_ID_STYLES, SIG_ALGS, algOfKey, type KeyIdStyle, type SigAlg } from '../../kernel/keys.ts';
+import { TrustStore } from '../../kernel/truststore.ts';
+import { signDsse } from '../../kernel/dsse.ts';
+import { noteSigner, signNote, formatVkey } from '../../kernel/note.ts';
+import { sign } from '../../kernel/sign.ts';
+import { toBase64 } from '../../kernel/encoding.ts';
+import { loadPrivateKey, loadPublicKey, loadTrustStore, saveTrustStore, writeKeyDir } from '../../store/keyfiles.ts';
 
-/** Registers `keys generate|id` and `sign`. (Filled in by the kernel-crypto work.) */
-export function register(_program: Command): void {}
+function out(o: { json?: boolean }, human: string, json: unknown): void {
+  process.stdout.write(o.json ? JSON.stringify(json) + '\n' : human + '\n');
+}
+
+function parseTime(s: string | undefined, flag: string): string | undefined {
+  if (s === undefined) return undefined;
+  const t = new Date(s);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(s) || Number.isNaN(t.getTime())) throw new EvidentError('INPUT_INVALID', `${flag} must be an RFC 3339 time, got ${JSON.stringify(s)}`);
+  return s;
+}
+
+export function register(program: Command): void {
+  const keys = program
+    .command('keys')
+    .description('Generate key pairs, compute key ids, manage trust stores.')
+    .addHelpText(
+      'after',
+      '\nKey files: PKCS#8 PEM private keys (PKCS#1/SEC1 PEM and JWK with "d" also read), SPKI PEM or JWK public keys.\n' +
+        'Algorithms: ed25519, rs256 (RSA >= 2048 bits, PKCS#1 v1.5 SHA-256), es256 (ECDSA P-256 SHA-256).\n' +
+        'See docs/keys.md.',
+    );
+
+  keys
+    .command('generate')
+    .description('Generate a key pair into DIR: private.pem (PKCS#8, mode 0600), public.pem (SPKI), public.jwk. Prints the kid.')
+    .addOption(new Option('--alg <alg>', 'signature algorithm').choices([...SIG_ALGS]).default('ed25519'))
+    .requiredOption('--out <dir>', 'output directory (created if missing, mode 0700)')
+    .option('--force', 'overwrite existing key files in DIR')
+    .option('--json', 'print one JSON object {kid, alg, privatePath, publicPath, jwkPath}')
+    .action(
+      action((o: { alg: SigAlg; out: string; force?: boolean; json?: boolean }) => {
+        const r = writeKeyDir(o.out, o.alg, { force: o.force });
+        out(o, r.kid, r);
+        if (!o.json) process.stderr.write(`wrote ${r.privatePath} (0600), ${r.publicPath}, ${r.jwkPath}\n`);
+      }),
+    );
+
+  keys
+    .command('id')
+    .summary('Print the key id of a key file (jwk | spki-hex | pem-sha256)')
+    .description(
+      'Print the key id of a key file (public or private: PEM or JWK).\n' +
+        '  jwk:        "sha256:" + hex SHA-256 of the RFC 7638 JWK thumbprint input (default)\n' +
+        '  spki-hex:   lowercase hex of the SPKI DER (HashMatch receipts\' publicKey)\n' +
+        '  pem-sha256: "sha256:" + hex SHA-256 of the SPKI PEM text (ELI-Sentinel kid)',
+    )
+    .argument('<keyfile>', 'key file (PEM or JWK)')
+    .addOption(new Option('--style <style>', 'key id style').choices([...KEY_ID_STYLES]).default('jwk'))
+    .option('--vkey <name>', 'also print the C2SP signed-note vkey for this (Ed25519) key under NAME')
+    .option('--json', 'print one JSON object {kid, style, alg}')
+    .action(
+      action((file: string, o: { style: KeyIdStyle; vkey?: string; json?: boolean }) => {
+        const key = loadPublicKey(file);
+        const kid = keyId(key, o.style);
+        const res: Record<string, string> = { kid, style: o.style, alg: algOfKey(key) };
+        if (o.vkey !== undefined) res.vkey = formatVkey(o.vkey, key);
+        out(o, o.vkey !== undefined ? `${kid}\n${res.vkey}` : kid, res);
+      }),
+    );
+
+  const trust = keys
+    .command('trust')
+    .description('Manage a trust store file {"version":1,"keys":[{kid, alg, jwk, notBefore?, notAfter?, revoked?, label?}]}.');
+
+  trust
+    .command('add')
+    .description('Add a public key to the trust store (created if missing). Prints the kid. Writes atomically.')
+    .requiredOption('--trust <file>', 'trust store file')
+    .argument('<keyfile>', 'public (or private) key file, PEM or JWK; only the public key is stored')
+    .option('--kid <kid>', 'key id to store (default: the RFC 7638 "sha256:" id)')
+    .option('--kid-style <style>', `compute the kid with this style (${KEY_ID_STYLES.join(', ')})`)
+    .option('--not-before <time>', 'RFC 3339 start of validity')
+    .option('--not-after <time>', 'RFC 3339 end of validity')
+    .option('--label <text>', 'free-form label')
+    .option('--json', 'print the new entry as one JSON object')
+    .action(
+      action(
+        (
+          keyfile: string,
+          o: { trust: string; kid?: string; kidStyle?: string; notBefore?: string; notAfter?: string; label?: string; json?: boolean },
+        ) => {
+          const key = loadPublicKey(keyfile);
+          const store = fs.existsSync(o.trust) ? loadTrustStore(o.trust) : TrustStore.empty();
+          let kid = o.kid;
+          if (kid === undefined && o.kidStyle !== undefined) {
+            if (!(KEY_ID_STYLES as readonly string[]).includes(o.kidStyle)) throw new EvidentError('INPUT_INVALID', `unknown --kid-style ${o.kidStyle}`);
+            kid = keyId(key, o.kidStyle as KeyIdStyle);
+          }
+          let entry;
+          try {
+            entry = store.add(key, {
+              kid,
+              label: o.label,
+              notBefore: parseTime(o.notBefore, '--not-before'),
+              notAfter: parseTime(o.notAfter, '--not-after'),
+            });
+          } catch (e) {
+            // a malformed addition is an input error, not a broken store
+            if (e instanceof EvidentError && e.code === 'TRUST_STORE_INVALID') throw new EvidentError('INPUT_INVALID', e.message);
+            throw e;
+          }
+          saveTrustStore(o.trust, store);
+          out(o, entry.kid, entry);
+        },
+      ),
+    );
+
+  trust
+    .command('revoke')
+    .description('Mark a key revoked (always, or from --at). Writes atomically.')
+    .requiredOption('--trust <file>', 'trust store file')
+    .argument('<kid>', 'key id in the store')
+    .option('--at <time>', 'RFC 3339 time from which the key is revoked (default: revoked for all times)')
+    .option('--reason <text>', 'reason recorded with the revocation')
+    .option('--json', 'print the updated entry as one JSON object')
+    .action(
+      action((kid: string, o: { trust: string; at?: string; reason?: string; json?: boolean }) => {
+        const store = loadTrustStore(o.trust);
+        const entry = store.revoke(kid, { at: parseTime(o.at, '--at'), reason: o.reason });
+        saveTrustStore(o.trust, store);
+        out(o, `revoked ${entry.kid}`, entry);
+      }),
+    );
+
+  trust
+    .command('list')
+    .description('List the keys of a trust store with their status now.')
+    .requiredOption('--trust <file>', 'trust store file')
+    .option('--json', 'print the store as one JSON object')
+    .action(
+      action((o: { trust: string; json?: boolean }) => {
+        const store = loadTrustStore(o.trust);
+        const lines = store.keys().map((e) => `${e.kid}\t${e.alg}\t${TrustStore.status(e)}${e.label ? `\t${e.label}` : ''}`);
+        out(o, lines.join('\n'), store.toJSON());
+      }),
+    );
+
+  program
+    .command('sign')
+    .summary('Sign a file as a DSSE envelope, a C2SP signed note or a bare signature')
+    .description(
+      'Sign a file (or stdin with "-") with a private key and print the result on stdout:\n' +
+        '  --dsse TYPE   a DSSE v1 envelope JSON with payloadType TYPE (e.g. application/vnd.in-toto+json)\n' +
+        '  --note        a C2SP signed note (Ed25519 keys; the input must be UTF-8 text ending in a newline)\n' +
+        '  --raw         the bare signature in standard base64 (ES256: IEEE P1363 r||s)\n' +
+        'Verify with: evident verify FILE --key PUBLIC_KEY (or --trust STORE).',
+    )
+    .argument('[file]', 'input file, or - for stdin', '-')
+    .requiredOption('--key <file>', 'private key file (PEM or JWK)')
+    .option('--dsse <payloadType>', 'produce a DSSE envelope with this payloadType')
+    .option('--note', 'produce a signed note')
+    .option('--raw', 'produce a bare base64 signature')
+    .option('--name <name>', 'signed note key name', 'evident')
+    .option('--keyid <kid>', 'DSSE keyid hint (default: the RFC 7638 "sha256:" id; "" to omit)')
+    .action(
+      action((file: string, o: { key: string; dsse?: string; note?: boolean; raw?: boolean; name: string; keyid?: string }) => {
+        const modes = [o.dsse !== undefined, !!o.note, !!o.raw].filter(Boolean).length;
+        if (modes !== 1) throw new EvidentError('INPUT_INVALID', 'choose exactly one of --dsse TYPE, --note, --raw');
+        const priv = loadPrivateKey(o.key);
+        const data = readInput(file);
+        if (o.dsse !== undefined) {
+          const keyid = o.keyid === undefined ? keyId(priv) : o.keyid === '' ? undefined : o.keyid;
+          process.stdout.write(JSON.stringify(signDsse(o.dsse, data, priv, keyid), null, 2) + '\n');
+        } else if (o.note) {
+          if (algOfKey(priv) !== 'ed25519') throw new EvidentError('KEY_UNSUPPORTED', 'signed notes need an Ed25519 key');
+          let text: string;
+          try {
+            text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+          } catch {
+            throw new EvidentError('NOTE_INVALID', 'note text is not valid UTF-8');
+          }
+          process.stdout.write(signNote(text, noteSigner(o.name, priv)));
+        } else {
+          process.stdout.write(toBase64(sign(priv, data)) + '\n');
+        }
+      }),
+    );
+}
