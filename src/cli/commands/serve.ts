@@ -1,4 +1,95 @@
-import type { Command } from 'commander';
+/** `evident serve` and `evident token create|list|revoke`: thin wrappers over src/server. */
+import path from 'node:path';
+import { Command } from 'commander';
+import { action } from '../util.ts';
+import { EvidentError } from '../../kernel/errors.ts';
+import { openDb } from '../../store/db.ts';
+import { startService } from '../../server/service.ts';
+import { TokenStore, SCOPES } from '../../server/tokens.ts';
 
-/** Registers the `serve` commands. (Filled in by the serve work.) */
-export function register(_program: Command): void {}
+const DATA_DIR = './evident-data';
+const dbFor = (o: { db?: string; dataDir: string }) => o.db ?? `sqlite:${path.join(o.dataDir, 'evident.db')}`;
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .summary('Run the Evident HTTP service')
+    .description(
+      'Run the HTTP service. Zero configuration: embedded SQLite under ./evident-data, a generated Ed25519 signing\n' +
+        'key (0600), bound to 127.0.0.1:8080. On first start it creates an admin token and prints it once.\n' +
+        'Routes: GET /healthz /readyz /metrics /openapi.json /.well-known/jwks.json /v1/keys /v1/keys/{kid};\n' +
+        'POST /v1/verify (report model, same as --json); POST /v1/tokens (admin).',
+    )
+    .option('--db <url>', 'database URL: sqlite:PATH or postgres://… (default sqlite:<data-dir>/evident.db)')
+    .option('--data-dir <dir>', 'data directory (keys, SQLite database)', DATA_DIR)
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--port <port>', 'TCP port', '8080')
+    .option('--log', 'structured request logs (pino JSON) on stdout')
+    .action(
+      action(async (o: { db?: string; dataDir: string; host: string; port: string; log?: boolean }) => {
+        const port = Number(o.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EvidentError('INPUT_INVALID', `--port must be 0..65535, got ${o.port}`);
+        const s = await startService({ dataDir: o.dataDir, db: o.db, host: o.host, port, logger: !!o.log });
+        process.stderr.write(`evident service listening on ${s.url}\n`);
+        if (s.adminToken) process.stderr.write(`admin token (shown once, stored hashed): ${s.adminToken}\n`);
+        process.stderr.write(`verify an artifact: npx evident verify FILE --key PUBLIC_KEY, or POST ${s.url}/v1/verify\n`);
+        const stop = () => {
+          s.close().finally(() => process.exit(0));
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      }),
+    );
+
+  const token = program.command('token').description('Manage the service\'s bearer tokens (stored hashed; scopes: issue, register, admin).');
+  token
+    .command('create')
+    .description('Create a token and print it once.')
+    .requiredOption('--scope <scopes>', `comma-separated scopes (${SCOPES.join(', ')})`)
+    .option('--label <text>', 'label', '')
+    .option('--db <url>', 'database URL (default sqlite:<data-dir>/evident.db)')
+    .option('--data-dir <dir>', 'data directory', DATA_DIR)
+    .action(
+      action(async (o: { scope: string; label: string; db?: string; dataDir: string }) => {
+        const db = await openDb(dbFor(o));
+        try {
+          const { token: t, record } = await (await TokenStore.open(db)).create(o.scope.split(',').map((s) => s.trim()).filter(Boolean), o.label);
+          process.stdout.write(t + '\n');
+          process.stderr.write(`token ${record.id} scopes=${record.scopes.join(',')}\n`);
+        } finally {
+          await db.close();
+        }
+      }),
+    );
+  token
+    .command('list')
+    .description('List tokens (ids, scopes, labels; never secrets).')
+    .option('--db <url>', 'database URL')
+    .option('--data-dir <dir>', 'data directory', DATA_DIR)
+    .action(
+      action(async (o: { db?: string; dataDir: string }) => {
+        const db = await openDb(dbFor(o));
+        try {
+          for (const r of await (await TokenStore.open(db)).list()) process.stdout.write(`${r.id}\t${r.scopes.join(',')}\t${r.createdAt}\t${r.label}\n`);
+        } finally {
+          await db.close();
+        }
+      }),
+    );
+  token
+    .command('revoke')
+    .description('Revoke (delete) a token by id.')
+    .argument('<id>', 'token id (the 16 hex digits after "evt_")')
+    .option('--db <url>', 'database URL')
+    .option('--data-dir <dir>', 'data directory', DATA_DIR)
+    .action(
+      action(async (id: string, o: { db?: string; dataDir: string }) => {
+        const db = await openDb(dbFor(o));
+        try {
+          if (!(await (await TokenStore.open(db)).revoke(id))) throw new EvidentError('INPUT_INVALID', `no token ${id}`);
+        } finally {
+          await db.close();
+        }
+      }),
+    );
+}

@@ -10,6 +10,7 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 export function register(program: Command): void {
   program
     .command('verify')
+    .summary('Verify any artifact (format auto-detected); exit 0 valid, 1 policy, 2 integrity, 3 signature, 4 key, 10 input')
     .description(
       'Verify any artifact Evident knows (format auto-detected): HashMatch match/tournament folders and receipts,\n' +
         'WCP packages, ELI packets, CPHAR attestations (with --challenge), H4MK containers, tlog-proofs,\n' +

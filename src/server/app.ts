@@ -1,0 +1,260 @@
+/**
+ * The Evident HTTP service (Fastify). Thin: every route calls library code.
+ *
+ * Reads are public; writes need `Authorization: Bearer <token>` with a scope (tokens.ts). Every body is parsed by
+ * the kernel's lossless parser (duplicate keys rejected, depth-bounded) and limited in size; limit violations answer
+ * 413/400 naming the limit. CORS is off (no CORS headers are ever sent).
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { KeyObject } from 'node:crypto';
+import { parseJson } from '../kernel/json/index.ts';
+import { EvidentError } from '../kernel/errors.ts';
+import { parseBase64 } from '../kernel/encoding.ts';
+import { publicKeyJwk, publicKeyPem, keyId, algOfKey, JOSE_ALG } from '../kernel/keys.ts';
+import { bytesInput, verifyAny, listFormats } from '../verify/detect.ts';
+import type { DbHandle } from '../store/db.ts';
+import { TokenStore, SCOPES, type Scope, type TokenRecord } from './tokens.ts';
+import { VERSION } from '../version.ts';
+
+export interface ServiceKey {
+  kid: string;
+  key: KeyObject;
+  status: 'active' | 'retired' | 'revoked';
+  createdAt: string;
+}
+
+export interface ServerOptions {
+  db: DbHandle;
+  tokens: TokenStore;
+  /** Service signing keys, newest (active) first. Only public halves are ever served. */
+  keys: ServiceKey[];
+  bodyLimit?: number;
+  maxJsonDepth?: number;
+  logger?: boolean | object;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_MAX_JSON_DEPTH = 64;
+
+const VKEY_RE = /^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/;
+
+const errorSchema = {
+  type: 'object',
+  required: ['error', 'message'],
+  properties: { error: { type: 'string' }, message: { type: 'string' } },
+} as const;
+
+const reportSchema = {
+  type: 'object',
+  required: ['valid', 'format', 'mode', 'exitCode', 'checks'],
+  properties: {
+    valid: { type: 'boolean' },
+    format: { type: 'string' },
+    mode: { type: 'string', enum: ['strict', 'compat'] },
+    exitCode: { type: 'integer' },
+    checks: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'ok', 'code', 'message'],
+        properties: { id: { type: 'string' }, ok: { type: 'boolean' }, code: { type: 'string' }, message: { type: 'string' }, expected: { type: 'string' }, actual: { type: 'string' } },
+      },
+    },
+  },
+} as const;
+
+const jwkSchema = { type: 'object', additionalProperties: true, required: ['kty', 'kid'], properties: { kty: { type: 'string' }, kid: { type: 'string' } } } as const;
+const keyInfoSchema = {
+  type: 'object',
+  required: ['kid', 'alg', 'status', 'created_at', 'jwk', 'public_key_pem'],
+  properties: { kid: { type: 'string' }, alg: { type: 'string' }, status: { type: 'string' }, created_at: { type: 'string' }, jwk: jwkSchema, public_key_pem: { type: 'string' } },
+} as const;
+
+function fail(reply: FastifyReply, status: number, error: string, message: string) {
+  return reply.code(status).send({ error, message });
+}
+
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const maxDepth = opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  const app = Fastify({
+    bodyLimit,
+    // reject (never strip or coerce) what the schemas do not allow
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
+    logger: opts.logger ?? false,
+    // pino's default request serializer logs method/url/host only: never headers (bearer tokens) or bodies
+  });
+
+  const routes: Array<{ method: string; url: string; schema: unknown }> = [];
+  app.addHook('onRoute', (r) => {
+    const methods = Array.isArray(r.method) ? r.method : [r.method];
+    for (const m of methods) if (m !== 'HEAD') routes.push({ method: m.toLowerCase(), url: r.url, schema: r.schema });
+  });
+
+  // ---- metrics (Prometheus text)
+  const counters = new Map<string, number>();
+  const verifyCounters = new Map<string, number>();
+  const bump = (k: string) => counters.set(k, (counters.get(k) ?? 0) + 1);
+  app.addHook('onResponse', async (req, reply) => {
+    bump(`evident_http_requests_total{method="${req.method}",route="${req.routeOptions.url ?? 'unknown'}",status="${reply.statusCode}"}`);
+  });
+
+  // ---- bodies: the kernel's lossless, bounded, duplicate-rejecting parser
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json', 'application/*+json'], { parseAs: 'buffer', bodyLimit }, (_req, body, done) => {
+    try {
+      done(null, parseJson(body as Buffer, { maxDepth, maxBytes: bodyLimit, numbers: 'native' }));
+    } catch (e) {
+      const code = (e as EvidentError).code ?? 'JSON_SYNTAX';
+      const err = new EvidentError(code, code === 'JSON_TOO_DEEP' ? `JSON nesting exceeds the limit of ${maxDepth}` : (e as Error).message) as EvidentError & { statusCode: number };
+      err.statusCode = 400;
+      done(err, undefined);
+    }
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
+      return fail(reply, 413, 'BODY_TOO_LARGE', `request body exceeds the limit of ${bodyLimit} bytes`);
+    }
+    if (err.code === 'FST_ERR_VALIDATION') return fail(reply, 400, 'SCHEMA_INVALID', err.message);
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return fail(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', 'bodies must be application/json');
+    if (err.statusCode && err.statusCode < 500) return fail(reply, err.statusCode, err.code ?? 'BAD_REQUEST', err.message);
+    reply.log.error({ err: { message: err.message, code: err.code } }, 'internal error');
+    return fail(reply, 500, 'INTERNAL', 'internal error');
+  });
+  app.setNotFoundHandler((req, reply) => fail(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+
+  // ---- auth
+  const authenticate = async (req: FastifyRequest): Promise<TokenRecord | undefined> => {
+    const h = req.headers.authorization;
+    if (typeof h !== 'string' || !h.startsWith('Bearer ')) return undefined;
+    return opts.tokens.authenticate(h.slice(7).trim());
+  };
+  /** preHandler requiring a scope (admin implies every scope). */
+  const requireScope = (scope: Scope) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const t = await authenticate(req);
+    if (!t) return fail(reply.header('www-authenticate', 'Bearer'), 401, 'UNAUTHENTICATED', 'a bearer token is required');
+    if (!t.scopes.includes(scope) && !t.scopes.includes('admin')) return fail(reply, 403, 'INSUFFICIENT_SCOPE', `this route needs the "${scope}" scope`);
+    (req as FastifyRequest & { token?: TokenRecord }).token = t;
+  };
+
+  // ---- health
+  app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' }, version: { type: 'string' } } } } } }, async () => ({ status: 'ok', version: VERSION }));
+  app.get('/readyz', { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } }, 503: errorSchema } } }, async (_req, reply) => {
+    try {
+      if (opts.db.kind === 'sqlite') opts.db.db.prepare('SELECT 1').get();
+      else await opts.db.pool.query('SELECT 1');
+      return { status: 'ready' };
+    } catch (e) {
+      return fail(reply, 503, 'DB_UNAVAILABLE', (e as Error).message);
+    }
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const lines = ['# TYPE evident_http_requests_total counter'];
+    for (const [k, v] of [...counters].sort()) lines.push(`${k} ${v}`);
+    lines.push('# TYPE evident_verify_total counter');
+    for (const [k, v] of [...verifyCounters].sort()) lines.push(`${k} ${v}`);
+    lines.push('# TYPE evident_process_resident_memory_bytes gauge', `evident_process_resident_memory_bytes ${process.memoryUsage().rss}`);
+    return reply.type('text/plain; version=0.0.4').send(lines.join('\n') + '\n');
+  });
+
+  // ---- keys (ELI-compatible shapes: kid, alg, jwk, public_key_pem)
+  const keyInfo = (k: ServiceKey) => ({
+    kid: k.kid,
+    alg: JOSE_ALG[algOfKey(k.key)],
+    status: k.status,
+    created_at: k.createdAt,
+    jwk: publicKeyJwk(k.key, { kid: k.kid, alg: JOSE_ALG[algOfKey(k.key)], use: 'sig' }),
+    public_key_pem: publicKeyPem(k.key),
+  });
+  app.get('/.well-known/jwks.json', { schema: { response: { 200: { type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: jwkSchema } } } } } }, async (_req, reply) => {
+    reply.header('cache-control', 'public, max-age=60');
+    return { keys: opts.keys.filter((k) => k.status !== 'revoked').map((k) => keyInfo(k).jwk) };
+  });
+  app.get('/v1/keys', { schema: { response: { 200: { type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: keyInfoSchema } } } } } }, async () => ({ keys: opts.keys.map(keyInfo) }));
+  app.get<{ Params: { kid: string } }>(
+    '/v1/keys/:kid',
+    { schema: { params: { type: 'object', properties: { kid: { type: 'string', maxLength: 200 } } }, response: { 200: keyInfoSchema, 404: errorSchema } } },
+    async (req, reply) => {
+      const k = opts.keys.find((x) => x.kid === req.params.kid);
+      return k ? keyInfo(k) : fail(reply, 404, 'KEY_NOT_FOUND', `no key ${JSON.stringify(req.params.kid)}`);
+    },
+  );
+
+  // ---- verify: any artifact Evident knows; answers the report model (same as --json)
+  app.post<{ Body: { artifact?: unknown; artifact_base64?: string; format?: string; mode?: 'strict' | 'compat'; keys?: string[] } }>(
+    '/v1/verify',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            artifact: { description: 'a JSON artifact (DSSE envelope, receipt, packet, proof…)' },
+            artifact_base64: { type: 'string', description: 'any artifact as standard base64 bytes (signed notes, tlog-proofs, containers)' },
+            format: { type: 'string', maxLength: 64 },
+            mode: { type: 'string', enum: ['strict', 'compat'] },
+            keys: { type: 'array', maxItems: 16, items: { type: 'string', maxLength: 65536 }, description: 'pinned public keys: PEM, JWK JSON or C2SP vkey' },
+          },
+        },
+        response: { 200: reportSchema, 400: errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      if ((b.artifact === undefined) === (b.artifact_base64 === undefined)) return fail(reply, 400, 'INPUT_INVALID', 'give exactly one of "artifact" or "artifact_base64"');
+      for (const k of b.keys ?? []) {
+        // Never let a caller name a file on this server: inline keys only.
+        if (!(k.includes('-----BEGIN ') || k.trimStart().startsWith('{') || VKEY_RE.test(k))) return fail(reply, 400, 'KEY_INVALID', 'keys must be inline PEM, JWK JSON or a C2SP vkey');
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = b.artifact_base64 !== undefined ? parseBase64(b.artifact_base64) : Buffer.from(JSON.stringify(b.artifact));
+      } catch (e) {
+        return fail(reply, 400, (e as EvidentError).code ?? 'INPUT_INVALID', (e as Error).message);
+      }
+      const report = await verifyAny(bytesInput(bytes), { mode: b.mode ?? 'strict', keys: b.keys ?? [] }, b.format);
+      const j = report.toJSON();
+      const k = `evident_verify_total{format="${j.format.replace(/[^A-Za-z0-9_.-]/g, '_')}",valid="${j.valid}"}`;
+      verifyCounters.set(k, (verifyCounters.get(k) ?? 0) + 1);
+      return j;
+    },
+  );
+
+  // ---- tokens (admin)
+  app.post<{ Body: { scopes: string[]; label?: string } }>(
+    '/v1/tokens',
+    {
+      preHandler: requireScope('admin'),
+      schema: {
+        body: { type: 'object', additionalProperties: false, required: ['scopes'], properties: { scopes: { type: 'array', minItems: 1, items: { type: 'string', enum: [...SCOPES] } }, label: { type: 'string', maxLength: 200 } } },
+        response: { 201: { type: 'object', required: ['token', 'id', 'scopes'], properties: { token: { type: 'string' }, id: { type: 'string' }, scopes: { type: 'array', items: { type: 'string' } } } }, 401: errorSchema, 403: errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const { token, record } = await opts.tokens.create(req.body.scopes, req.body.label ?? '');
+      return reply.code(201).send({ token, id: record.id, scopes: record.scopes });
+    },
+  );
+
+  // ---- OpenAPI 3.1 from the routes' own JSON Schemas
+  app.get('/openapi.json', async () => {
+    const paths: Record<string, Record<string, unknown>> = {};
+    for (const r of routes) {
+      const p = r.url.replace(/:([A-Za-z_]+)/g, '{$1}');
+      const s = (r.schema ?? {}) as { body?: unknown; response?: Record<string, unknown>; params?: { properties?: Record<string, unknown> } };
+      const op: Record<string, unknown> = { responses: {} };
+      for (const [code, schema] of Object.entries(s.response ?? { 200: {} })) (op.responses as Record<string, unknown>)[code] = { description: code, content: { 'application/json': { schema } } };
+      if (s.body) op.requestBody = { required: true, content: { 'application/json': { schema: s.body } } };
+      if (s.params?.properties) op.parameters = Object.keys(s.params.properties).map((name) => ({ name, in: 'path', required: true, schema: s.params!.properties![name] }));
+      (paths[p] ??= {})[r.method] = op;
+    }
+    return { openapi: '3.1.0', info: { title: 'Evident', version: VERSION, description: `Formats: ${listFormats().join(', ')}` }, paths };
+  });
+
+  return app;
+}
+
+export function serviceKey(key: KeyObject, createdAt: string, status: ServiceKey['status'] = 'active'): ServiceKey {
+  return { kid: keyId(key, 'jwk'), key, status, createdAt };
+}

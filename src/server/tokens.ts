@@ -1,0 +1,88 @@
+/**
+ * Bearer tokens with scopes (issue, register, admin). Only SHA-256 hashes are stored; comparison is constant time.
+ * Stored in the service database (SQLite or PostgreSQL), table `evident_tokens`.
+ */
+import { randomBytes } from 'node:crypto';
+import type { DbHandle } from '../store/db.ts';
+import { sha256Hex, timingSafeEqualString } from '../kernel/digest.ts';
+import { EvidentError } from '../kernel/errors.ts';
+
+export const SCOPES = ['issue', 'register', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface TokenRecord {
+  id: string;
+  scopes: Scope[];
+  label: string;
+  createdAt: string;
+}
+
+const TOKEN_PREFIX = 'evt_';
+const TOKEN_RE = /^evt_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+
+function parseScopes(list: readonly string[]): Scope[] {
+  if (list.length === 0) throw new EvidentError('INPUT_INVALID', 'a token needs at least one scope');
+  for (const s of list) if (!(SCOPES as readonly string[]).includes(s)) throw new EvidentError('INPUT_INVALID', `unknown scope ${JSON.stringify(s)} (issue, register, admin)`);
+  return [...new Set(list)] as Scope[];
+}
+
+export class TokenStore {
+  private constructor(private readonly h: DbHandle) {}
+
+  static async open(h: DbHandle): Promise<TokenStore> {
+    const ddl = `CREATE TABLE IF NOT EXISTS evident_tokens (id TEXT PRIMARY KEY, hash TEXT NOT NULL, scopes TEXT NOT NULL, label TEXT NOT NULL, created_at TEXT NOT NULL)`;
+    if (h.kind === 'sqlite') h.db.exec(ddl);
+    else await h.pool.query(ddl);
+    return new TokenStore(h);
+  }
+
+  async count(): Promise<number> {
+    if (this.h.kind === 'sqlite') return (this.h.db.prepare('SELECT COUNT(*) AS n FROM evident_tokens').get() as { n: number }).n;
+    const r = await this.h.pool.query('SELECT COUNT(*)::int AS n FROM evident_tokens');
+    return r.rows[0].n as number;
+  }
+
+  /** Create a token; the secret is returned once and never stored. */
+  async create(scopes: readonly string[], label = ''): Promise<{ token: string; record: TokenRecord }> {
+    const sc = parseScopes(scopes);
+    const id = randomBytes(8).toString('hex');
+    const secret = randomBytes(32).toString('base64url');
+    const token = `${TOKEN_PREFIX}${id}_${secret}`;
+    const record: TokenRecord = { id, scopes: sc, label, createdAt: new Date().toISOString() };
+    const args = [id, sha256Hex(token), sc.join(','), label, record.createdAt];
+    if (this.h.kind === 'sqlite') this.h.db.prepare('INSERT INTO evident_tokens (id, hash, scopes, label, created_at) VALUES (?, ?, ?, ?, ?)').run(...args);
+    else await this.h.pool.query('INSERT INTO evident_tokens (id, hash, scopes, label, created_at) VALUES ($1, $2, $3, $4, $5)', args);
+    return { token, record };
+  }
+
+  async revoke(id: string): Promise<boolean> {
+    if (this.h.kind === 'sqlite') return this.h.db.prepare('DELETE FROM evident_tokens WHERE id = ?').run(id).changes > 0;
+    return ((await this.h.pool.query('DELETE FROM evident_tokens WHERE id = $1', [id])).rowCount ?? 0) > 0;
+  }
+
+  async list(): Promise<TokenRecord[]> {
+    const rows: Array<{ id: string; scopes: string; label: string; created_at: string }> =
+      this.h.kind === 'sqlite'
+        ? (this.h.db.prepare('SELECT id, scopes, label, created_at FROM evident_tokens ORDER BY created_at').all() as never)
+        : (await this.h.pool.query('SELECT id, scopes, label, created_at FROM evident_tokens ORDER BY created_at')).rows;
+    return rows.map((r) => ({ id: r.id, scopes: r.scopes.split(',') as Scope[], label: r.label, createdAt: r.created_at }));
+  }
+
+  /** The token's record when it is well-formed, known and its hash matches (constant-time), else undefined. */
+  async authenticate(token: string): Promise<TokenRecord | undefined> {
+    const m = TOKEN_RE.exec(token);
+    if (!m) return undefined;
+    const id = m[1]!;
+    const row: { hash: string; scopes: string; label: string; created_at: string } | undefined =
+      this.h.kind === 'sqlite'
+        ? (this.h.db.prepare('SELECT hash, scopes, label, created_at FROM evident_tokens WHERE id = ?').get(id) as never)
+        : (await this.h.pool.query('SELECT hash, scopes, label, created_at FROM evident_tokens WHERE id = $1', [id])).rows[0];
+    const presented = sha256Hex(token);
+    if (!row) {
+      timingSafeEqualString(presented, presented);
+      return undefined;
+    }
+    if (!timingSafeEqualString(presented, row.hash)) return undefined;
+    return { id, scopes: row.scopes.split(',') as Scope[], label: row.label, createdAt: row.created_at };
+  }
+}
