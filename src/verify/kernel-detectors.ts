@@ -161,7 +161,15 @@ function inTotoChecks(report: Report, payload: Uint8Array): void {
       report.fail(`subject[${i}]`, 'input', 'INTOTO_INVALID', 'subject without a digest map');
       return;
     }
-    const d = Object.entries(so.digest as Record<string, unknown>).map(([alg, val]) => `${alg}:${String(val)}`).join(' ');
+    const entries = Object.entries(so.digest as Record<string, unknown>);
+    // in-toto digest sets: lowercase hex; the well-known algorithms must have their exact length
+    const HEX_LEN: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128, sha1: 40, sha224: 56, 'sha512_224': 56, 'sha512_256': 64, sha3_256: 64, sha3_384: 96, sha3_512: 128 };
+    const bad = entries.find(([alg, val]) => typeof val !== 'string' || !/^[0-9a-f]+$/.test(val) || (HEX_LEN[alg] !== undefined && val.length !== HEX_LEN[alg]));
+    if (entries.length === 0 || bad) {
+      report.fail(`subject[${i}]`, 'input', 'INTOTO_INVALID', bad ? `subject digest ${bad[0]} must be ${HEX_LEN[bad[0]] ? `${HEX_LEN[bad[0]]} ` : ''}lowercase hex characters` : 'subject digest map is empty');
+      return;
+    }
+    const d = entries.map(([alg, val]) => `${alg}:${String(val)}`).join(' ');
     report.pass(`subject[${i}]`, `${typeof so.name === 'string' ? so.name : '(unnamed)'} ${d}`, { actual: d });
   });
 }
