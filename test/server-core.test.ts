@@ -11,6 +11,7 @@ import { generateKeyPair, publicKeyPem } from '../src/kernel/keys.ts';
 import { signDsse } from '../src/kernel/dsse.ts';
 import { startService, type RunningService } from '../src/server/service.ts';
 import { testPostgresUrl } from '../src/store/db.ts';
+import { RateLimiter } from '../src/server/ratelimit.ts';
 
 const backends: Array<[string, (dir: string) => string | undefined]> = [['sqlite', () => undefined]];
 const pg = testPostgresUrl();
@@ -106,3 +107,25 @@ for (const [name, dbFor] of backends) {
     }
   });
 }
+
+test('rate limit: token bucket per token, 429 with Retry-After over HTTP', async () => {
+  const rl = new RateLimiter({ perSecond: 10, burst: 2 });
+  assert.equal(rl.take('a', 0), 0);
+  assert.equal(rl.take('a', 0), 0);
+  assert.equal(rl.take('a', 0), 1);
+  assert.equal(rl.take('b', 0), 0, 'buckets are per token');
+  assert.equal(rl.take('a', 100), 0, 'refills at perSecond');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-rl-'));
+  const s = await startService({ dataDir: dir, host: '127.0.0.1', port: 0, rateLimit: { perSecond: 0.001, burst: 2 } });
+  try {
+    const post = () => fetch(s.url + '/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${s.adminToken}` }, body: '{"scopes":["issue"]}' });
+    assert.equal((await post()).status, 201);
+    assert.equal((await post()).status, 201);
+    const r = await post();
+    assert.equal(r.status, 429);
+    assert.ok(Number(r.headers.get('retry-after')) >= 1);
+  } finally {
+    await s.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

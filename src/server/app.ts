@@ -15,6 +15,7 @@ import { bytesInput, verifyAny, listFormats } from '../verify/detect.ts';
 import type { DbHandle } from '../store/db.ts';
 import { TokenStore, SCOPES, type Scope, type TokenRecord } from './tokens.ts';
 import { VERSION } from '../version.ts';
+import { RateLimiter, type RateLimitOptions } from './ratelimit.ts';
 
 export interface ServiceKey {
   kid: string;
@@ -31,6 +32,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   maxJsonDepth?: number;
   logger?: boolean | object;
+  /** Per-token limits on authenticated (write) routes. */
+  rateLimit?: RateLimitOptions;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -125,6 +128,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.setNotFoundHandler((req, reply) => fail(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
 
   // ---- auth
+  const limiter = new RateLimiter(opts.rateLimit);
   const authenticate = async (req: FastifyRequest): Promise<TokenRecord | undefined> => {
     const h = req.headers.authorization;
     if (typeof h !== 'string' || !h.startsWith('Bearer ')) return undefined;
@@ -135,6 +139,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const t = await authenticate(req);
     if (!t) return fail(reply.header('www-authenticate', 'Bearer'), 401, 'UNAUTHENTICATED', 'a bearer token is required');
     if (!t.scopes.includes(scope) && !t.scopes.includes('admin')) return fail(reply, 403, 'INSUFFICIENT_SCOPE', `this route needs the "${scope}" scope`);
+    const wait = limiter.take(t.id);
+    if (wait > 0) return fail(reply.header('retry-after', String(wait)), 429, 'RATE_LIMITED', `token ${t.id} exceeded its rate limit`);
     (req as FastifyRequest & { token?: TokenRecord }).token = t;
   };
 

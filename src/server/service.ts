@@ -8,6 +8,7 @@ import { openDb, type DbHandle } from '../store/db.ts';
 import { loadPrivateKey, writeKeyDir, KEY_DIR_FILES } from '../store/keyfiles.ts';
 import { TokenStore } from './tokens.ts';
 import { buildServer, serviceKey } from './app.ts';
+import type { RateLimitOptions } from './ratelimit.ts';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -16,6 +17,7 @@ export interface ServiceOptions {
   host: string;
   port: number;
   logger?: boolean;
+  rateLimit?: RateLimitOptions;
 }
 
 export interface RunningService {
@@ -40,7 +42,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   let adminToken: string | undefined;
   if ((await tokens.count()) === 0) adminToken = (await tokens.create(['admin'], 'initial admin token')).token;
 
-  const app = await buildServer({ db, tokens, keys: [serviceKey(priv, created)], logger: o.logger ?? false });
+  const app = await buildServer({ db, tokens, keys: [serviceKey(priv, created)], logger: o.logger ?? false, rateLimit: o.rateLimit });
   const address = await app.listen({ host: o.host, port: o.port });
   return {
     app,
