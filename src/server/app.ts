@@ -16,6 +16,11 @@ import type { DbHandle } from '../store/db.ts';
 import { TokenStore, SCOPES, type Scope, type TokenRecord } from './tokens.ts';
 import { VERSION } from '../version.ts';
 import { RateLimiter, type RateLimitOptions } from './ratelimit.ts';
+import type { TransparencyLog } from '../log/index.ts';
+import { parseTileIndexPath, TILE_WIDTH } from '../log/tiles.ts';
+import { toBase64 } from '../kernel/encoding.ts';
+import { issueReceipt, receiptAt, RECEIPT_FORMAT, type ReceiptRequest } from '../receipts/receipt.ts';
+import { ReceiptIndex } from './receipt-index.ts';
 
 export interface ServiceKey {
   kid: string;
@@ -32,6 +37,10 @@ export interface ServerOptions {
   bodyLimit?: number;
   maxJsonDepth?: number;
   logger?: boolean | object;
+  /** The transparency log every issued receipt enters. */
+  log: TransparencyLog;
+  /** C2SP vkey of the log key (published at /v1/log). */
+  logVkey: string;
   /** Per-token limits on authenticated (write) routes. */
   rateLimit?: RateLimitOptions;
 }
@@ -188,7 +197,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   );
 
   // ---- verify: any artifact Evident knows; answers the report model (same as --json)
-  app.post<{ Body: { artifact?: unknown; artifact_base64?: string; format?: string; mode?: 'strict' | 'compat'; keys?: string[] } }>(
+  app.post<{ Body: { artifact?: unknown; artifact_base64?: string; format?: string; mode?: 'strict' | 'compat'; keys?: string[]; log_key?: string } }>(
     '/v1/verify',
     {
       schema: {
@@ -201,6 +210,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
             format: { type: 'string', maxLength: 64 },
             mode: { type: 'string', enum: ['strict', 'compat'] },
             keys: { type: 'array', maxItems: 16, items: { type: 'string', maxLength: 65536 }, description: 'pinned public keys: PEM, JWK JSON or C2SP vkey' },
+            log_key: { type: 'string', maxLength: 1024, description: 'pinned transparency-log key (C2SP vkey); default: this service\'s log key' },
           },
         },
         response: { 200: reportSchema, 400: errorSchema },
@@ -209,6 +219,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     async (req, reply) => {
       const b = req.body;
       if ((b.artifact === undefined) === (b.artifact_base64 === undefined)) return fail(reply, 400, 'INPUT_INVALID', 'give exactly one of "artifact" or "artifact_base64"');
+      if (b.log_key !== undefined && !VKEY_RE.test(b.log_key)) return fail(reply, 400, 'KEY_INVALID', 'log_key must be a C2SP vkey');
       for (const k of b.keys ?? []) {
         // Never let a caller name a file on this server: inline keys only.
         if (!(k.includes('-----BEGIN ') || k.trimStart().startsWith('{') || VKEY_RE.test(k))) return fail(reply, 400, 'KEY_INVALID', 'keys must be inline PEM, JWK JSON or a C2SP vkey');
@@ -219,7 +230,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       } catch (e) {
         return fail(reply, 400, (e as EvidentError).code ?? 'INPUT_INVALID', (e as Error).message);
       }
-      const report = await verifyAny(bytesInput(bytes), { mode: b.mode ?? 'strict', keys: b.keys ?? [] }, b.format);
+      const report = await verifyAny(bytesInput(bytes), { mode: b.mode ?? 'strict', keys: b.keys ?? [], logKey: b.log_key ?? opts.logVkey }, b.format);
       const j = report.toJSON();
       const k = `evident_verify_total{format="${j.format.replace(/[^A-Za-z0-9_.-]/g, '_')}",valid="${j.valid}"}`;
       verifyCounters.set(k, (verifyCounters.get(k) ?? 0) + 1);
@@ -242,6 +253,158 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       return reply.code(201).send({ token, id: record.id, scopes: record.scopes });
     },
   );
+
+  // ---- receipts: sign, log, answer with the tlog-proof of the checkpoint that covers it
+  const receipts = await ReceiptIndex.open(opts.db);
+  const receiptSchema = {
+    type: 'object',
+    required: ['format', 'id', 'envelope', 'log', 'tlog_proof'],
+    properties: {
+      format: { type: 'string', const: RECEIPT_FORMAT },
+      id: { type: 'string' },
+      envelope: { type: 'object', additionalProperties: true },
+      log: { type: 'object', properties: { origin: { type: 'string' }, index: { type: 'integer' } } },
+      tlog_proof: { type: 'string' },
+    },
+  } as const;
+  app.post<{ Body: { format: 'in-toto' | 'dsse'; statement?: Record<string, unknown>; payload_type?: string; payload_base64?: string } }>(
+    '/v1/receipts',
+    {
+      preHandler: requireScope('issue'),
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['format'],
+          properties: {
+            format: { type: 'string', enum: ['in-toto', 'dsse'], description: 'in-toto: an in-toto Statement v1 (signed as DSSE application/vnd.in-toto+json); dsse: any payload' },
+            statement: { type: 'object', additionalProperties: true },
+            payload_type: { type: 'string', maxLength: 256 },
+            payload_base64: { type: 'string' },
+          },
+        },
+        response: { 201: receiptSchema, 400: errorSchema, 401: errorSchema, 403: errorSchema, 429: errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      let r: ReceiptRequest;
+      try {
+        if (b.format === 'in-toto') {
+          if (!b.statement || b.payload_type !== undefined || b.payload_base64 !== undefined) throw new EvidentError('INPUT_INVALID', 'format in-toto takes "statement" only');
+          r = { format: 'in-toto', statement: b.statement };
+        } else {
+          if (b.statement !== undefined || b.payload_type === undefined || b.payload_base64 === undefined) throw new EvidentError('INPUT_INVALID', 'format dsse takes "payload_type" and "payload_base64"');
+          r = { format: 'dsse', payloadType: b.payload_type, payload: parseBase64(b.payload_base64) };
+        }
+      } catch (e) {
+        return fail(reply, 400, (e as EvidentError).code ?? 'INPUT_INVALID', (e as Error).message);
+      }
+      const active = opts.keys.find((k) => k.status === 'active');
+      if (!active) return fail(reply, 503, 'NO_ACTIVE_KEY', 'the service has no active signing key');
+      let receipt;
+      try {
+        receipt = await issueReceipt(opts.log, { privateKey: active.key, kid: active.kid }, r);
+      } catch (e) {
+        if (e instanceof EvidentError && /^(INPUT_|JSON_)/.test(e.code)) return fail(reply, 400, e.code, e.message);
+        throw e;
+      }
+      await receipts.put(receipt.id, receipt.log.index, r.format);
+      bump('evident_receipts_issued_total');
+      return reply.code(201).send(receipt);
+    },
+  );
+  app.get<{ Params: { id: string } }>(
+    '/v1/receipts/:id',
+    { schema: { params: { type: 'object', properties: { id: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' } } }, response: { 200: receiptSchema, 404: errorSchema } } },
+    async (req, reply) => {
+      const index = await receipts.get(req.params.id);
+      const entry = index === undefined ? undefined : await opts.log.getEntry(index);
+      if (index === undefined || !entry) return fail(reply, 404, 'RECEIPT_NOT_FOUND', `no receipt ${req.params.id}`);
+      return receiptAt(opts.log, JSON.parse(Buffer.from(entry).toString('utf8')), index);
+    },
+  );
+
+  // ---- log read API: checkpoint, C2SP tlog-tiles, proofs (public, cacheable where immutable)
+  app.get('/checkpoint', async (_req, reply) => {
+    reply.header('cache-control', 'no-cache');
+    return reply.type('text/plain; charset=utf-8').send(await opts.log.latestCheckpoint());
+  });
+  app.get('/v1/log', { schema: { response: { 200: { type: 'object', properties: { origin: { type: 'string' }, vkey: { type: 'string' }, size: { type: 'integer' } } } } } }, async () => ({
+    origin: opts.log.origin,
+    vkey: opts.logVkey,
+    size: await opts.log.size(),
+  }));
+  // query values arrive as text; no coercion: an exact decimal pattern instead
+  const intQ = { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' } as const;
+  const proofSchema = { type: 'object', properties: { size: { type: 'integer' }, proof: { type: 'array', items: { type: 'string' } } } } as const;
+  app.get<{ Querystring: { index: string; size?: string } }>(
+    '/v1/log/inclusion',
+    { schema: { querystring: { type: 'object', required: ['index'], additionalProperties: false, properties: { index: intQ, size: intQ } }, response: { 200: proofSchema, 400: errorSchema } } },
+    async (req, reply) => {
+      const size = req.query.size === undefined ? await opts.log.size() : Number(req.query.size);
+      const index = Number(req.query.index);
+      if (index >= size) return fail(reply, 400, 'INPUT_INVALID', `index ${index} is not below size ${size}`);
+      try {
+        return { size, proof: (await opts.log.inclusionProof(index, size)).map(toBase64) };
+      } catch (e) {
+        return fail(reply, 400, (e as EvidentError).code ?? 'INPUT_INVALID', (e as Error).message);
+      }
+    },
+  );
+  app.get<{ Querystring: { from: string; to: string } }>(
+    '/v1/log/consistency',
+    { schema: { querystring: { type: 'object', required: ['from', 'to'], additionalProperties: false, properties: { from: intQ, to: intQ } }, response: { 200: proofSchema, 400: errorSchema } } },
+    async (req, reply) => {
+      const from = Number(req.query.from);
+      const to = Number(req.query.to);
+      if (from > to) return fail(reply, 400, 'INPUT_INVALID', '"from" must not exceed "to"');
+      try {
+        return { size: to, proof: (await opts.log.consistencyProof(from, to)).map(toBase64) };
+      } catch (e) {
+        return fail(reply, 400, (e as EvidentError).code ?? 'INPUT_INVALID', (e as Error).message);
+      }
+    },
+  );
+  app.get<{ Params: { '*': string } }>('/tile/*', async (req, reply) => {
+    const m = /^(?:(entries)|(\d{1,2}))\/(.+?)(?:\.p\/(\d{1,3}))?$/.exec(req.params['*']);
+    let n: number;
+    try {
+      if (!m) throw new EvidentError('INPUT_INVALID', 'not a tile path');
+      n = parseTileIndexPath(m[3]!);
+    } catch (e) {
+      return fail(reply, 404, 'TILE_NOT_FOUND', (e as Error).message);
+    }
+    const width = m[4] === undefined ? TILE_WIDTH : Number(m[4]);
+    if (width < 1 || width > TILE_WIDTH || (m[4] !== undefined && width === TILE_WIDTH) || (m[4] !== undefined && m[4] !== String(width))) return fail(reply, 404, 'TILE_NOT_FOUND', 'invalid partial width');
+    const size = await opts.log.size();
+    const level = m[1] ? 0 : Number(m[2]);
+    if (level > 63) return fail(reply, 404, 'TILE_NOT_FOUND', 'invalid level');
+    // number of hashes (or entries) at this tile level
+    const count = Math.floor(size / TILE_WIDTH ** level);
+    const first = n * TILE_WIDTH;
+    if (first + width > count) return fail(reply, 404, 'TILE_NOT_FOUND', 'tile not (yet) available at this width');
+    reply.header('cache-control', 'public, max-age=31536000, immutable');
+    if (m[1]) {
+      const parts: Uint8Array[] = [];
+      for (let i = 0; i < width; i++) {
+        const e = (await opts.log.getEntry(first + i))!;
+        const len = Buffer.alloc(2);
+        len.writeUInt16BE(e.length);
+        parts.push(len, e);
+      }
+      return reply.type('application/octet-stream').send(Buffer.concat(parts));
+    }
+    const ids = Array.from({ length: width }, (_, i) => ({ level: level * 8, index: first + i }));
+    const nodes = await opts.log.storage.getNodes(ids);
+    const out = Buffer.alloc(width * 32);
+    ids.forEach((id, i) => {
+      const h = nodes.get(`${id.level}/${id.index}`);
+      if (!h) throw new Error(`missing node ${id.level}/${id.index}`);
+      out.set(h, i * 32);
+    });
+    return reply.type('application/octet-stream').send(out);
+  });
 
   // ---- OpenAPI 3.1 from the routes' own JSON Schemas
   app.get('/openapi.json', async () => {

@@ -1,0 +1,69 @@
+/**
+ * `evident verify RECEIPT --key ISSUER_PUB --log-key LOG_VKEY`: an Evident receipt bundle.
+ *
+ * Checks: shape (input) → id = sha256(JCS(envelope)) (integrity) → the DSSE envelope against the pinned issuer key
+ * (same checks as `dsse`, prefixed `envelope.`) → the tlog-proof against the pinned log key (prefixed `log.`), whose
+ * `extra` must be exactly the receipt's entry and whose index must match `log.index`.
+ */
+import type { Detector, VerifyInput, VerifyOptions } from '../verify/detect.ts';
+import { bytesInput } from '../verify/detect.ts';
+import { Report } from '../verify/report.ts';
+import { isJsonObject, toPlain, type JsonValue } from '../kernel/json/index.ts';
+import { sha256Digest, timingSafeEqualBytes } from '../kernel/digest.ts';
+import { dsseDetector } from '../verify/kernel-detectors.ts';
+import { detectors as logDetectors } from '../log/detector.ts';
+import { parseTlogProof } from '../log/tlogproof.ts';
+import { RECEIPT_FORMAT, receiptEntry } from './receipt.ts';
+import type { DsseEnvelope } from '../kernel/dsse.ts';
+
+function isReceipt(v: JsonValue | undefined): boolean {
+  return isJsonObject(v) && v.format === RECEIPT_FORMAT;
+}
+
+async function verifyReceipt(input: VerifyInput, opts: VerifyOptions): Promise<Report> {
+  const report = new Report('evident.receipt', opts.mode);
+  const r = toPlain(input.json as JsonValue) as { id?: unknown; envelope?: unknown; log?: { index?: unknown; origin?: unknown }; tlog_proof?: unknown };
+  if (typeof r.id !== 'string' || !isJsonObject(r.envelope as JsonValue) || typeof r.tlog_proof !== 'string' || !r.log || !Number.isSafeInteger(r.log.index)) {
+    return report.fail('shape', 'input', 'RECEIPT_INVALID', 'receipt needs "id", "envelope", "log.index" and "tlog_proof"');
+  }
+  let entry: Uint8Array;
+  try {
+    entry = receiptEntry(r.envelope as DsseEnvelope);
+  } catch (e) {
+    return report.fail('shape', 'input', (e as { code?: string }).code ?? 'RECEIPT_INVALID', `envelope cannot be canonicalised: ${(e as Error).message}`);
+  }
+  report.pass('shape', 'evident.receipt/v1 bundle');
+  report.compare('id', 'integrity', 'ID_MISMATCH', 'receipt id (sha256 of the canonical envelope)', sha256Digest(entry), r.id);
+
+  const env = await dsseDetector.verify(bytesInput(new TextEncoder().encode(JSON.stringify(r.envelope))), { ...opts, logKey: undefined });
+  report.merge(env, 'envelope.');
+
+  let proofOk = true;
+  try {
+    const p = parseTlogProof(r.tlog_proof);
+    if (!p.extra || !timingSafeEqualBytes(p.extra, entry)) {
+      proofOk = false;
+      report.fail('log.entry', 'integrity', 'ENTRY_MISMATCH', 'the tlog-proof does not carry this receipt\'s entry');
+    } else report.pass('log.entry', 'the tlog-proof carries this receipt\'s entry');
+    if (p.index !== r.log.index) {
+      proofOk = false;
+      report.fail('log.index', 'integrity', 'INDEX_MISMATCH', 'log.index differs from the tlog-proof index', { expected: String(p.index), actual: String(r.log.index) });
+    }
+  } catch (e) {
+    proofOk = false;
+    report.fail('log.proof', 'input', (e as { code?: string }).code ?? 'INPUT_INVALID', (e as Error).message);
+  }
+  if (proofOk) {
+    const tlog = logDetectors.find((d) => d.format === 'tlog-proof')!;
+    report.merge(await tlog.verify(bytesInput(new TextEncoder().encode(r.tlog_proof)), { ...opts, keys: [] }), 'log.');
+  }
+  return report;
+}
+
+export const receiptDetector: Detector = {
+  format: 'evident.receipt',
+  detect: (input) => isReceipt(input.json),
+  verify: verifyReceipt,
+};
+
+export const detectors: Detector[] = [receiptDetector];

@@ -1,0 +1,102 @@
+/**
+ * Evident receipts: a DSSE envelope signed by the issuer, logged in the transparency log, bundled with its
+ * C2SP tlog-proof so that anyone can verify it offline with two pinned keys (issuer key, log key).
+ *
+ *   {"format":"evident.receipt/v1","id":"sha256:…","envelope":{DSSE},"log":{"origin","index"},"tlog_proof":"c2sp.org/tlog-proof@v1…"}
+ *
+ * The log entry is the RFC 8785 canonical form of the envelope; `id` is its `sha256:` digest; the tlog-proof
+ * carries the entry in its `extra` line so the proof alone re-derives the leaf.
+ */
+import type { KeyObject } from 'node:crypto';
+import { EvidentError } from '../kernel/errors.ts';
+import { canonicalBytes } from '../kernel/json/index.ts';
+import { sha256Digest } from '../kernel/digest.ts';
+import { signDsse, IN_TOTO_PAYLOAD_TYPE, type DsseEnvelope } from '../kernel/dsse.ts';
+
+export const RECEIPT_FORMAT = 'evident.receipt/v1';
+/** Keeps every log entry below 64 KiB, the C2SP entry-bundle limit (uint16 length prefix). */
+export const MAX_PAYLOAD_BYTES = 40 * 1024;
+
+/** What a caller asks Evident to issue. */
+export type ReceiptRequest =
+  | { format: 'in-toto'; statement: Record<string, unknown> }
+  | { format: 'dsse'; payloadType: string; payload: Uint8Array };
+
+export interface Receipt {
+  format: typeof RECEIPT_FORMAT;
+  id: string;
+  envelope: DsseEnvelope;
+  log: { origin: string; index: number };
+  tlog_proof: string;
+}
+
+/** Minimal log surface a receipt issuer needs (src/log TransparencyLog satisfies it). */
+export interface ReceiptLog {
+  origin: string;
+  append(data: Uint8Array): Promise<{ index: number; size: number }>;
+  tlogProof(index: number, size?: number, opts?: { extra?: Uint8Array }): Promise<string>;
+}
+
+export interface IssuerKey {
+  privateKey: KeyObject;
+  kid: string;
+}
+
+function checkStatement(st: Record<string, unknown>): void {
+  if (!st || typeof st !== 'object' || Array.isArray(st)) throw new EvidentError('INPUT_INVALID', 'statement must be a JSON object');
+  if (typeof st._type !== 'string' || !/^https:\/\/in-toto\.io\/Statement\/v[01](\.\d+)?$/.test(st._type)) {
+    throw new EvidentError('INPUT_INVALID', 'statement._type must be https://in-toto.io/Statement/v1');
+  }
+  if (!Array.isArray(st.subject) || st.subject.length === 0) throw new EvidentError('INPUT_INVALID', 'statement.subject must be a non-empty array');
+  for (const [i, s] of (st.subject as unknown[]).entries()) {
+    const d = (s as { digest?: unknown })?.digest;
+    if (!d || typeof d !== 'object' || Object.keys(d).length === 0) throw new EvidentError('INPUT_INVALID', `statement.subject[${i}] needs a digest map`);
+    for (const [alg, v] of Object.entries(d as Record<string, unknown>)) {
+      if (typeof v !== 'string' || !/^[0-9a-f]+$/.test(v) || (alg === 'sha256' && v.length !== 64)) {
+        throw new EvidentError('INPUT_INVALID', `statement.subject[${i}].digest.${alg} must be lowercase hex${alg === 'sha256' ? ' (64 characters)' : ''}`);
+      }
+    }
+  }
+  if (typeof st.predicateType !== 'string') throw new EvidentError('INPUT_INVALID', 'statement.predicateType must be a string');
+}
+
+/** Sign the request into a DSSE envelope (deterministic for Ed25519). */
+export function buildEnvelope(req: ReceiptRequest, key: IssuerKey): DsseEnvelope {
+  if (req.format === 'in-toto') {
+    checkStatement(req.statement);
+    const body = canonicalBytes(req.statement);
+    if (body.length > MAX_PAYLOAD_BYTES) throw new EvidentError('INPUT_INVALID', `payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
+    return signDsse(IN_TOTO_PAYLOAD_TYPE, body, key.privateKey, key.kid);
+  }
+  if (req.format === 'dsse') {
+    if (typeof req.payloadType !== 'string' || req.payloadType.length === 0 || req.payloadType.length > 256) throw new EvidentError('INPUT_INVALID', 'payloadType must be a non-empty string (≤ 256 characters)');
+    if (req.payload.length > MAX_PAYLOAD_BYTES) throw new EvidentError('INPUT_INVALID', `payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
+    return signDsse(req.payloadType, req.payload, key.privateKey, key.kid);
+  }
+  throw new EvidentError('INPUT_INVALID', `unknown receipt format ${JSON.stringify((req as { format?: unknown }).format)}`);
+}
+
+/** The log entry of an envelope: its RFC 8785 canonical bytes. */
+export function receiptEntry(envelope: DsseEnvelope): Uint8Array {
+  return canonicalBytes(envelope);
+}
+
+export function receiptId(envelope: DsseEnvelope): string {
+  return sha256Digest(receiptEntry(envelope));
+}
+
+/** Sign, log, and return the receipt with a tlog-proof against the checkpoint that first covered it. */
+export async function issueReceipt(log: ReceiptLog, key: IssuerKey, req: ReceiptRequest): Promise<Receipt> {
+  const envelope = buildEnvelope(req, key);
+  const entry = receiptEntry(envelope);
+  const ack = await log.append(entry);
+  const tlog_proof = await log.tlogProof(ack.index, ack.size, { extra: entry });
+  return { format: RECEIPT_FORMAT, id: sha256Digest(entry), envelope, log: { origin: log.origin, index: ack.index }, tlog_proof };
+}
+
+/** Re-bundle a stored receipt with a fresh proof (e.g. against the latest checkpoint). */
+export async function receiptAt(log: ReceiptLog, envelope: DsseEnvelope, index: number, size?: number): Promise<Receipt> {
+  const entry = receiptEntry(envelope);
+  return { format: RECEIPT_FORMAT, id: sha256Digest(entry), envelope, log: { origin: log.origin, index }, tlog_proof: await log.tlogProof(index, size, { extra: entry }) };
+}
+
