@@ -8,6 +8,9 @@
  * carries the entry in its `extra` line so the proof alone re-derives the leaf.
  */
 import type { KeyObject } from 'node:crypto';
+import type { TransparencyLog } from '../log/index.ts';
+import { assembleProof, inclusionProofPlan, planNodeIds } from '../log/merkle.ts';
+import { formatTlogProof } from '../log/tlogproof.ts';
 import { EvidentError } from '../kernel/errors.ts';
 import { canonicalBytes } from '../kernel/json/index.ts';
 import { sha256Digest } from '../kernel/digest.ts';
@@ -30,12 +33,8 @@ export interface Receipt {
   tlog_proof: string;
 }
 
-/** Minimal log surface a receipt issuer needs (src/log TransparencyLog satisfies it). */
-export interface ReceiptLog {
-  origin: string;
-  append(data: Uint8Array): Promise<{ index: number; size: number }>;
-  tlogProof(index: number, size?: number, opts?: { extra?: Uint8Array }): Promise<string>;
-}
+/** The log surface a receipt issuer needs (src/log TransparencyLog). */
+export type ReceiptLog = Pick<TransparencyLog, 'origin' | 'append' | 'tlogProof' | 'storage'>;
 
 export interface IssuerKey {
   privateKey: KeyObject;
@@ -90,7 +89,11 @@ export async function issueReceipt(log: ReceiptLog, key: IssuerKey, req: Receipt
   const envelope = buildEnvelope(req, key);
   const entry = receiptEntry(envelope);
   const ack = await log.append(entry);
-  const tlog_proof = await log.tlogProof(ack.index, ack.size, { extra: entry });
+  // The acknowledgement carries the checkpoint that covers the entry: one node read builds the proof.
+  const plan = inclusionProofPlan(ack.index, ack.size);
+  const nodes = await log.storage.getNodes(planNodeIds(plan));
+  const proof = assembleProof(plan, (id) => nodes.get(`${id.level}/${id.index}`));
+  const tlog_proof = formatTlogProof({ index: ack.index, proof, checkpoint: ack.checkpoint, extra: entry });
   return { format: RECEIPT_FORMAT, id: sha256Digest(entry), envelope, log: { origin: log.origin, index: ack.index }, tlog_proof };
 }
 
