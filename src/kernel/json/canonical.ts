@@ -82,10 +82,14 @@ function pythonNumber(v: number | bigint | JsonNumber, allowNan: boolean): strin
 const NEEDS_ASCII_ESCAPE = /[^\x20-\x7e]/g;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+const ANY_SURROGATE = /[\ud800-\udfff]/;
+const NON_ASCII_PRINTABLE = /[^\x20-\x7e]/;
+
 function pyString(s: string, ensureAscii: boolean): string {
-  if (LONE_SURROGATE.test(s)) notCanon('string contains a lone surrogate (not encodable as UTF-8)');
+  // cheap tests first: most strings have no surrogates and, for ensure_ascii, nothing to escape
+  if (ANY_SURROGATE.test(s) && LONE_SURROGATE.test(s)) notCanon('string contains a lone surrogate (not encodable as UTF-8)');
   const j = JSON.stringify(s);
-  if (!ensureAscii) return j;
+  if (!ensureAscii || !NON_ASCII_PRINTABLE.test(j)) return j;
   return j.replace(NEEDS_ASCII_ESCAPE, (ch) => '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0'));
 }
 

@@ -74,8 +74,18 @@ export function parseJson(input: string | Uint8Array, opts: ParseOptions = {}): 
   const parseString = (): string => {
     // text[i] === '"'
     i++;
+    // fast path: a run of plain characters (no quote, backslash, control character or surrogate) up to a quote
+    const begin = i;
+    PLAIN_RUN.lastIndex = begin;
+    PLAIN_RUN.test(text);
+    const end = PLAIN_RUN.lastIndex;
+    if (text.charCodeAt(end) === 0x22) {
+      i = end + 1;
+      return text.slice(begin, end);
+    }
     let out = '';
-    let start = i;
+    let start = begin;
+    i = end;
     while (true) {
       if (i >= n) fail('unterminated string');
       const c = text.charCodeAt(i);
@@ -279,6 +289,8 @@ export function parseJson(input: string | Uint8Array, opts: ParseOptions = {}): 
     top.key = key;
   }
 }
+
+const PLAIN_RUN = /[^"\\\x00-\x1f\ud800-\udfff]*/y;
 
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
