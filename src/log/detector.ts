@@ -1,4 +1,104 @@
-import type { Detector } from '../verify/detect.ts';
+/**
+ * Detector for C2SP tlog-proof@v1 receipts (`evident verify PROOF --log-key PUB`).
+ *
+ * Checks, in order: parse (input, exit 10) → pinned log key given and loadable (key, exit 4) → checkpoint note
+ * signed by that key with the log's origin (KEY_UNTRUSTED → 4, SIGNATURE_INVALID → 3, malformed note → 10) →
+ * inclusion (integrity, exit 2). The logged entry is taken from the proof's `extra` field (Evident's `log prove`
+ * puts the entry bytes there) or from `--entry FILE` when the verify command passes it; without either, only the
+ * path's shape is checked and a warning says the leaf was not checked.
+ * The log key is a C2SP vkey (string or file) or an Ed25519 public key file (then its name is the checkpoint
+ * origin). Keys carried by the artifact are never trusted.
+ */
+import fs from 'node:fs';
+import type { Detector, VerifyInput, VerifyOptions } from '../verify/detect.ts';
+import { Report, type FailureCategory } from '../verify/report.ts';
+import { EvidentError } from '../kernel/errors.ts';
+import { noteVerifier, parseNote, parseVkey, type NoteVerifier } from '../kernel/note.ts';
+import { algOfKey } from '../kernel/keys.ts';
+import { loadPublicKey, readKeyText } from '../store/keyfiles.ts';
+import { TLOG_PROOF_HEADER, parseTlogProof, verifyTlogProof, type TlogProof } from './tlogproof.ts';
+import { parseCheckpoint } from './checkpoint.ts';
+import { toHex } from '../kernel/encoding.ts';
+import { hashLeaf } from './merkle.ts';
+
+const VKEY_RE = /^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/;
+const HEADER = new TextEncoder().encode(TLOG_PROOF_HEADER + '\n');
+
+function code(e: unknown, fallback: string): string {
+  return (e as { code?: string })?.code ?? fallback;
+}
+
+/** Load the pinned log key (vkey string, vkey file or Ed25519 public key file) for a log origin. */
+export function loadLogKey(spec: string, origin: string): NoteVerifier {
+  const s = spec.trim();
+  if (VKEY_RE.test(s)) return parseVkey(s);
+  if (!s.includes('-----BEGIN') && !s.startsWith('{')) {
+    const text = readKeyText(s, 'log key file').trim();
+    if (VKEY_RE.test(text)) return parseVkey(text);
+  }
+  const key = loadPublicKey(s);
+  if (algOfKey(key) !== 'ed25519') throw new EvidentError('KEY_UNSUPPORTED', 'log keys must be Ed25519');
+  return noteVerifier(origin, key);
+}
+
+function category(c: string): FailureCategory {
+  if (c === 'SIGNATURE_INVALID' || c === 'SIGNATURE_MISSING') return 'signature';
+  if (/^KEY_/.test(c)) return 'key';
+  if (c === 'PROOF_INVALID') return 'integrity';
+  return 'input';
+}
+
+async function verify(input: VerifyInput, opts: VerifyOptions): Promise<Report> {
+  const report = new Report('tlog-proof', opts.mode);
+  let proof: TlogProof;
+  let origin: string;
+  try {
+    proof = parseTlogProof(input.bytes ?? new Uint8Array());
+    origin = parseCheckpoint(parseNote(proof.checkpoint).text).origin;
+  } catch (e) {
+    return report.fail('parse', 'input', code(e, 'INPUT_INVALID'), (e as Error).message);
+  }
+  report.pass('parse', `tlog-proof for index ${proof.index}, ${proof.proof.length} proof hash(es), log ${origin}`);
+  const spec = typeof opts.logKey === 'string' ? opts.logKey : opts.keys?.[0];
+  if (!spec) return report.fail('key', 'key', 'KEY_MISSING', 'no log key: give --log-key VKEY|FILE (keys inside the proof are never trusted)');
+  let logKey: NoteVerifier;
+  try {
+    logKey = loadLogKey(spec, origin);
+  } catch (e) {
+    return report.fail('key', 'key', code(e, 'KEY_INVALID'), (e as Error).message);
+  }
+  let entry: Uint8Array | undefined = proof.extra;
+  const entryFile = typeof opts.entry === 'string' ? opts.entry : undefined;
+  if (entryFile) {
+    try {
+      entry = fs.readFileSync(entryFile);
+    } catch (e) {
+      return report.fail('entry', 'input', 'IO_ERROR', `cannot read entry ${entryFile}: ${(e as Error).message}`);
+    }
+  }
+  try {
+    const v = verifyTlogProof(input.bytes!, logKey, { entry });
+    report.pass('checkpoint', `checkpoint signed by ${logKey.name}: size ${v.checkpoint.size}`, { actual: toHex(v.checkpoint.rootHash) });
+    if (entry) report.pass('inclusion', `entry ${proof.index} (leaf ${toHex(hashLeaf(entry))}) is in the tree of size ${v.checkpoint.size}`);
+    else report.warn('inclusion', 'LEAF_NOT_CHECKED', 'the proof carries no entry (no extra, no --entry): only the checkpoint signature and the path shape were checked');
+  } catch (e) {
+    const c = code(e, 'INPUT_INVALID');
+    const id = c === 'PROOF_INVALID' ? 'inclusion' : 'checkpoint';
+    report.fail(id, category(c), c, (e as Error).message);
+  }
+  return report;
+}
+
+export const tlogProofDetector: Detector = {
+  format: 'tlog-proof',
+  detect(input: VerifyInput): boolean {
+    const b = input.bytes;
+    if (!b || b.length < HEADER.length) return false;
+    for (let i = 0; i < HEADER.length; i++) if (b[i] !== HEADER[i]) return false;
+    return true;
+  },
+  verify,
+};
 
 /** Detectors for transparency-log artifacts (tlog-proof, checkpoints). */
-export const detectors: Detector[] = [];
+export const detectors: Detector[] = [tlogProofDetector];

@@ -1,0 +1,55 @@
+/**
+ * WCP registry record `artifact_hash` (hall_api POST /enroll, spec §A.4):
+ * `"sha256:" + hex(sha256(json.dumps(record minus top-level "artifact_hash", sort_keys=True,
+ * separators=(",",":"))))` with ensure_ascii=True and Python float repr. Parse records with the lossless parser
+ * so `1.0` / `1e+16` keep their Python spelling.
+ */
+import { EvidentError } from '../../kernel/errors.ts';
+import { canonicalizePython, isJsonObject, parseJson, type JsonObject, type JsonValue } from '../../kernel/json/index.ts';
+import { sha256Hex, timingSafeEqualString } from '../../kernel/digest.ts';
+import { Report, type Mode } from '../../verify/report.ts';
+
+export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
+
+export function artifactHashPreimage(record: JsonObject): string {
+  const o: JsonObject = {};
+  for (const [k, v] of Object.entries(record)) if (k !== 'artifact_hash') o[k] = v;
+  return canonicalizePython(o, { ensureAscii: true });
+}
+
+export function computeArtifactHash(record: JsonObject): string {
+  return 'sha256:' + sha256Hex(artifactHashPreimage(record));
+}
+
+export function parseRecord(bytes: Uint8Array | string, mode: Mode = 'strict'): JsonObject {
+  const v: JsonValue = parseJson(bytes, { duplicateKeys: mode === 'strict' ? 'reject' : 'last-wins', maxBytes: MAX_RECORD_BYTES, maxDepth: 64 });
+  if (!isJsonObject(v)) throw new EvidentError('INPUT_INVALID', 'a registry record must be a JSON object');
+  return v;
+}
+
+/** `verify_artifact_hash`: exact string comparison (constant time) including the `sha256:` prefix. */
+export function verifyArtifactHash(record: JsonObject): { ok: boolean; expected: string; actual: unknown } {
+  const expected = computeArtifactHash(record);
+  const actual = record.artifact_hash;
+  return { ok: typeof actual === 'string' && timingSafeEqualString(expected, actual), expected, actual };
+}
+
+export function looksLikeRegistryRecord(v: JsonValue | undefined): boolean {
+  return isJsonObject(v) && typeof v.worker_id === 'string' && typeof v.worker_species_id === 'string' && 'artifact_hash' in v && 'capabilities' in v;
+}
+
+/** Verification report for a registry record (format `wcp.registry-record`). */
+export function verifyRecordReport(record: JsonObject, mode: Mode): Report {
+  const report = new Report('wcp.registry-record', mode);
+  for (const f of ['worker_id', 'worker_species_id', 'artifact_hash'] as const) {
+    const v = record[f];
+    if (typeof v !== 'string' || v === '') return report.fail(`record.${f}`, 'input', 'INPUT_INVALID', `${f} is required`);
+  }
+  const caps = record.capabilities;
+  if (!Array.isArray(caps) || caps.length === 0) return report.fail('record.capabilities', 'input', 'INPUT_INVALID', 'capabilities must be a non-empty list');
+  report.pass('record', 'registry record fields present');
+  const r = verifyArtifactHash(record);
+  if (r.ok) report.pass('artifact_hash', 'artifact_hash matches the record', { expected: r.expected, actual: String(r.actual) });
+  else report.fail('artifact_hash', 'integrity', 'DENY_WORKER_TAMPERED', 'artifact_hash mismatch — record was tampered', { expected: r.expected, actual: String(r.actual) });
+  return report;
+}
