@@ -22,6 +22,7 @@ export function buildProgram(): Command {
         'Exit codes of verifying commands: 0 valid · 1 policy · 2 integrity · 3 signature · 4 key · 10 input.',
     )
     .version(VERSION)
+    .enablePositionalOptions()
     .configureHelp({ helpWidth: 120 })
     .showHelpAfterError()
     .exitOverride();

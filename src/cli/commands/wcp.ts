@@ -85,8 +85,8 @@ export function register(program: Command): void {
     .argument('<dir>', 'package directory')
     .requiredOption('--worker-id <id>', 'worker id (x.<name>.… or org.<name>.…)')
     .requiredOption('--species <id>', 'worker species id (wrk.…)')
-    .option('--version <v>', 'worker version (write --version=V: the top-level --version flag otherwise takes it)')
-    .option('--worker-version <v>', 'worker version (same as --version=V)')
+    .option('--version <v>', 'worker version')
+    .option('--worker-version <v>', 'worker version (alias of --version)')
     .option('--build-source <s>', 'build source (local|ci|agent)', 'local')
     .option('--hmac-env <var>', 'environment variable holding the HMAC secret', DEFAULT_HMAC_ENV)
     .option('--key <file>', 'Ed25519 private key: adds signature_ed25519 over the whole manifest (strict extension)')
@@ -97,7 +97,7 @@ export function register(program: Command): void {
       action(async (dir: string, o: { workerId: string; species: string; version?: string; workerVersion?: string; buildSource: string; hmacEnv: string; key?: string; builtAt?: string; order: PackageOrder; json?: boolean }) => {
         requireDir(dir);
         const version = o.workerVersion ?? o.version;
-        if (version === undefined || version === '') throw new EvidentError('INPUT_INVALID', 'the worker version is required: --version=V or --worker-version V');
+        if (version === undefined || version === '') throw new EvidentError('INPUT_INVALID', 'the worker version is required: --version V');
         const secret = secretFromEnv(o.hmacEnv);
         if (secret === undefined) throw new EvidentError('KEY_NOT_FOUND', `HMAC secret environment variable ${o.hmacEnv} is not set`);
         const ed = o.key ? loadPrivateKey(o.key, 'ed25519') : undefined;
