@@ -20,6 +20,17 @@ export class SqliteLogStorage implements LogStorage {
     this.t = checkTablePrefix(prefix);
   }
 
+  /** Prepared statements are compiled once per SQL text (preparing costs more than running a point query). */
+  private readonly stmts = new Map<string, Database.Statement>();
+  private st(sql: string): Database.Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
   async init(): Promise<void> {
     const t = this.t;
     this.db.exec(`
@@ -33,21 +44,21 @@ export class SqliteLogStorage implements LogStorage {
   }
 
   async getMeta(): Promise<LogMeta | undefined> {
-    const rows = this.db.prepare(`SELECT k, v FROM ${this.t}_meta`).all() as Array<{ k: string; v: string }>;
+    const rows = this.st(`SELECT k, v FROM ${this.t}_meta`).all() as Array<{ k: string; v: string }>;
     const m = Object.fromEntries(rows.map((r) => [r.k, r.v]));
     if (!m.origin) return undefined;
     return { origin: m.origin, vkey: m.vkey, keyPath: m.keyPath };
   }
 
   async setMeta(meta: LogMeta): Promise<void> {
-    const st = this.db.prepare(`INSERT INTO ${this.t}_meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`);
+    const st = this.st(`INSERT INTO ${this.t}_meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`);
     this.db.transaction(() => {
       for (const [k, v] of Object.entries(meta)) if (v !== undefined) st.run(k, String(v));
     })();
   }
 
   async loadState(): Promise<LogState> {
-    const r = this.db.prepare(`SELECT size, compact, checkpoint FROM ${this.t}_state WHERE id = 1`).get() as { size: number; compact: Buffer; checkpoint: string | null } | undefined;
+    const r = this.st(`SELECT size, compact, checkpoint FROM ${this.t}_state WHERE id = 1`).get() as { size: number; compact: Buffer; checkpoint: string | null } | undefined;
     if (!r) return { size: 0, compact: [] };
     return { size: Number(r.size), compact: splitHashes(r.compact), checkpoint: r.checkpoint ?? undefined };
   }
@@ -55,11 +66,11 @@ export class SqliteLogStorage implements LogStorage {
   async commit(b: CommitBatch): Promise<void> {
     const t = this.t;
     const db = this.db;
-    const insE = db.prepare(`INSERT INTO ${t}_entries (idx, leaf_hash, data) VALUES (?, ?, ?)`);
-    const insN = db.prepare(`INSERT OR REPLACE INTO ${t}_nodes (level, idx, hash) VALUES (?, ?, ?)`);
-    const cur = db.prepare(`SELECT size FROM ${t}_state WHERE id = 1`);
-    const insC = db.prepare(`INSERT OR REPLACE INTO ${t}_checkpoints (size, note) VALUES (?, ?)`);
-    const up = db.prepare(`INSERT INTO ${t}_state (id, size, compact, checkpoint) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET size = excluded.size, compact = excluded.compact, checkpoint = excluded.checkpoint`);
+    const insE = this.st(`INSERT INTO ${t}_entries (idx, leaf_hash, data) VALUES (?, ?, ?)`);
+    const insN = this.st(`INSERT OR REPLACE INTO ${t}_nodes (level, idx, hash) VALUES (?, ?, ?)`);
+    const cur = this.st(`SELECT size FROM ${t}_state WHERE id = 1`);
+    const insC = this.st(`INSERT OR REPLACE INTO ${t}_checkpoints (size, note) VALUES (?, ?)`);
+    const up = this.st(`INSERT INTO ${t}_state (id, size, compact, checkpoint) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET size = excluded.size, compact = excluded.compact, checkpoint = excluded.checkpoint`);
     db.transaction(() => {
       const c = cur.get() as { size: number } | undefined;
       if ((c ? Number(c.size) : 0) !== b.startIndex) throw new EvidentError('LOG_CONFLICT', 'log size changed under the sequencer (another writer?)');
@@ -71,7 +82,7 @@ export class SqliteLogStorage implements LogStorage {
   }
 
   async findLeaves(hashes: Uint8Array[]): Promise<Map<string, number>> {
-    const st = this.db.prepare(`SELECT idx FROM ${this.t}_entries WHERE leaf_hash = ? ORDER BY idx LIMIT 1`);
+    const st = this.st(`SELECT idx FROM ${this.t}_entries WHERE leaf_hash = ? ORDER BY idx LIMIT 1`);
     const out = new Map<string, number>();
     for (const h of hashes) {
       const r = st.get(h) as { idx: number } | undefined;
@@ -82,8 +93,8 @@ export class SqliteLogStorage implements LogStorage {
 
   async getNodes(ids: NodeId[]): Promise<Map<string, Uint8Array>> {
     const out = new Map<string, Uint8Array>();
-    const node = this.db.prepare(`SELECT hash FROM ${this.t}_nodes WHERE level = ? AND idx = ?`);
-    const leaf = this.db.prepare(`SELECT leaf_hash FROM ${this.t}_entries WHERE idx = ?`);
+    const node = this.st(`SELECT hash FROM ${this.t}_nodes WHERE level = ? AND idx = ?`);
+    const leaf = this.st(`SELECT leaf_hash FROM ${this.t}_entries WHERE idx = ?`);
     for (const id of ids) {
       const r = id.level === 0 ? (leaf.get(id.index) as { leaf_hash: Buffer } | undefined)?.leaf_hash : (node.get(id.level, id.index) as { hash: Buffer } | undefined)?.hash;
       if (r) out.set(nodeKey(id), new Uint8Array(r));
@@ -92,17 +103,17 @@ export class SqliteLogStorage implements LogStorage {
   }
 
   async getEntry(index: number): Promise<Uint8Array | undefined> {
-    const r = this.db.prepare(`SELECT data FROM ${this.t}_entries WHERE idx = ?`).get(index) as { data: Buffer } | undefined;
+    const r = this.st(`SELECT data FROM ${this.t}_entries WHERE idx = ?`).get(index) as { data: Buffer } | undefined;
     return r ? new Uint8Array(r.data) : undefined;
   }
 
   async getLeafHash(index: number): Promise<Uint8Array | undefined> {
-    const r = this.db.prepare(`SELECT leaf_hash FROM ${this.t}_entries WHERE idx = ?`).get(index) as { leaf_hash: Buffer } | undefined;
+    const r = this.st(`SELECT leaf_hash FROM ${this.t}_entries WHERE idx = ?`).get(index) as { leaf_hash: Buffer } | undefined;
     return r ? new Uint8Array(r.leaf_hash) : undefined;
   }
 
   async getCheckpoint(size: number): Promise<string | undefined> {
-    const r = this.db.prepare(`SELECT note FROM ${this.t}_checkpoints WHERE size = ?`).get(size) as { note: string } | undefined;
+    const r = this.st(`SELECT note FROM ${this.t}_checkpoints WHERE size = ?`).get(size) as { note: string } | undefined;
     return r?.note;
   }
 
