@@ -7,28 +7,16 @@ import type { Command } from 'commander';
 import { action, readInput, writeFileAtomic } from '../util.ts';
 import { EvidentError } from '../../kernel/errors.ts';
 import { toBase64, toHex } from '../../kernel/encoding.ts';
-import { noteSigner, parseSkey, formatVkey, type NoteSigner } from '../../kernel/note.ts';
+import { formatVkey } from '../../kernel/note.ts';
 import { toPublicKey } from '../../kernel/keys.ts';
-import { loadPrivateKey, readKeyText } from '../../store/keyfiles.ts';
 import { DEFAULT_DB_URL } from '../../store/db.ts';
 import { openLog, parseCheckpoint, type TransparencyLog } from '../../log/index.ts';
+import { loadLogSigner } from '../../log/signer.ts';
 
 const DB_HELP = `database URL: sqlite:PATH or postgres://… (default ${DEFAULT_DB_URL})`;
 
 function print(o: { json?: boolean }, human: string, json: unknown): void {
   process.stdout.write(o.json ? JSON.stringify(json) + '\n' : human);
-}
-
-/** Signer from a key file: a note skey ("PRIVATE+KEY+name+…") or an Ed25519 private key (PEM/JWK). */
-export function loadLogSigner(file: string, origin: string | undefined): NoteSigner {
-  const text = readKeyText(file, 'log key file').trim();
-  if (text.startsWith('PRIVATE+KEY+')) {
-    const s = parseSkey(text);
-    if (origin && s.name !== origin) throw new EvidentError('KEY_INVALID', `skey name ${JSON.stringify(s.name)} differs from the origin ${JSON.stringify(origin)}`);
-    return s;
-  }
-  if (!origin) throw new EvidentError('INPUT_INVALID', 'the log origin is unknown (run evident log init --origin NAME)');
-  return noteSigner(origin, loadPrivateKey(file, 'ed25519'));
 }
 
 function int(v: string, flag: string): number {

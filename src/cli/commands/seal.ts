@@ -28,7 +28,7 @@ async function withStores<T>(url: string, fn: (s: CpharStores) => Promise<T>): P
   try {
     return await fn(s);
   } finally {
-    await s.handle.close();
+    await s.close();
   }
 }
 

@@ -1,0 +1,146 @@
+/**
+ * A tiny SQL adapter over the kernel DB handle (src/store/db.ts) so the registry and the nonce store run the SAME
+ * statements on SQLite (better-sqlite3) and PostgreSQL (pg). Statements use `?` placeholders; they are rewritten to
+ * `$n` for PostgreSQL. Only portable SQL is used (ON CONFLICT, partial unique indexes, RETURNING is avoided).
+ */
+import type { DbHandle } from '../../store/db.ts';
+import { EvidentError } from '../../kernel/errors.ts';
+
+export type Row = Record<string, unknown>;
+
+export interface Sql {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Execute; returns the number of affected rows. */
+  run(sql: string, params?: unknown[]): Promise<number>;
+  all<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  exec(sql: string): Promise<void>;
+  /** Idempotent DDL; on PostgreSQL serialised with an advisory lock so concurrent openers do not race. */
+  ddl(stmts: string[]): Promise<void>;
+  /** Run `fn` inside one transaction (serialisable enough for our invariants: unique indexes do the real work). */
+  tx<T>(fn: (q: Sql) => Promise<T>): Promise<T>;
+}
+
+const PREFIX_RE = /^[a-z][a-z0-9_]{0,40}$/;
+export function checkPrefix(p: string): string {
+  if (!PREFIX_RE.test(p)) throw new EvidentError('INPUT_INVALID', `invalid table prefix ${JSON.stringify(p)}`);
+  return p;
+}
+
+/** Advisory lock key for schema creation (arbitrary constant: 'cphr'). */
+const DDL_LOCK = 0x63706872;
+
+function toPg(sql: string): string {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+}
+
+function wrapErr(e: unknown): never {
+  if (e instanceof EvidentError) throw e;
+  throw new EvidentError('IO_ERROR', `database error: ${(e as Error).message}`, { cause: e });
+}
+
+export function sqlFor(h: DbHandle): Sql {
+  if (h.kind === 'sqlite') {
+    const db = h.db;
+    type Stmt = { run(...a: unknown[]): { changes: number }; all(...a: unknown[]): unknown[] };
+    const cache = new Map<string, Stmt>();
+    const prep = (s: string): Stmt => {
+      let st = cache.get(s);
+      if (!st) {
+        st = db.prepare(s) as unknown as Stmt;
+        cache.set(s, st);
+      }
+      return st;
+    };
+    const q: Sql = {
+      kind: 'sqlite',
+      async run(s, p = []) {
+        return prep(s).run(...p).changes;
+      },
+      async all<T extends Row>(s: string, p: unknown[] = []) {
+        return prep(s).all(...p) as T[];
+      },
+      async exec(s) {
+        db.exec(s);
+      },
+      async ddl(stmts) {
+        for (const st of stmts) db.exec(st);
+      },
+      async tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> {
+        if (db.inTransaction) return fn(q);
+        db.exec('BEGIN IMMEDIATE');
+        try {
+          const r = await fn(q);
+          db.exec('COMMIT');
+          return r;
+        } catch (e) {
+          if (db.inTransaction) db.exec('ROLLBACK');
+          throw e;
+        }
+      },
+    };
+    return q;
+  }
+  const pool = h.pool;
+  type Client = { query(s: string, p?: unknown[]): Promise<{ rowCount: number | null; rows: unknown[] }> };
+  const make = (c: Client, inTx: boolean): Sql => {
+    const q: Sql = {
+      kind: 'postgres',
+      async run(s, p = []) {
+        try {
+          return (await c.query(toPg(s), p)).rowCount ?? 0;
+        } catch (e) {
+          return wrapPg(e);
+        }
+      },
+      async all<T extends Row>(s: string, p: unknown[] = []) {
+        try {
+          return (await c.query(toPg(s), p)).rows as T[];
+        } catch (e) {
+          return wrapPg(e);
+        }
+      },
+      async exec(s) {
+        try {
+          await c.query(s);
+        } catch (e) {
+          wrapPg(e);
+        }
+      },
+      async ddl(stmts) {
+        await q.tx(async (t) => {
+          await t.exec(`SELECT pg_advisory_xact_lock(${DDL_LOCK})`);
+          for (const st of stmts) await t.exec(st);
+        });
+      },
+      async tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> {
+        if (inTx) return fn(q);
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          const r = await fn(make(client as unknown as Client, true));
+          await client.query('COMMIT');
+          return r;
+        } catch (e) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw e;
+        } finally {
+          client.release();
+        }
+      },
+    };
+    return q;
+  };
+  return make(pool as unknown as Client, false);
+}
+
+/** Unique-violation errors are surfaced with code `UNIQUE_VIOLATION` so callers can map them. */
+function wrapPg(e: unknown): never {
+  if ((e as { code?: string })?.code === '23505') throw new EvidentError('UNIQUE_VIOLATION', (e as Error).message, { cause: e });
+  return wrapErr(e);
+}
+
+export function isUniqueViolation(e: unknown): boolean {
+  const c = (e as { code?: string })?.code;
+  return c === 'UNIQUE_VIOLATION' || c === 'SQLITE_CONSTRAINT_UNIQUE' || c === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
