@@ -12,6 +12,7 @@ import { signDsse } from '../src/kernel/dsse.ts';
 import { startService, type RunningService } from '../src/server/service.ts';
 import { testPostgresUrl } from '../src/store/db.ts';
 import { RateLimiter } from '../src/server/ratelimit.ts';
+import { freshPgDatabase } from './pg-fresh.ts';
 
 const backends: Array<[string, (dir: string) => string | undefined]> = [['sqlite', () => undefined]];
 const pg = testPostgresUrl();
@@ -22,15 +23,10 @@ for (const [name, dbFor] of backends) {
   test(`service on ${name}: health, keys, verify, tokens, limits, openapi`, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-srv-'));
     let s: RunningService | undefined;
+    let fresh: Awaited<ReturnType<typeof freshPgDatabase>> | undefined;
     try {
-      if (name === 'postgres') {
-        const { default: pgmod } = await import('pg');
-        const c = new pgmod.Client({ connectionString: pg });
-        await c.connect();
-        await c.query('DROP TABLE IF EXISTS evident_tokens');
-        await c.end();
-      }
-      s = await startService({ dataDir: dir, db: dbFor(dir), host: '127.0.0.1', port: 0 });
+      fresh = name === 'postgres' ? await freshPgDatabase(dbFor(dir)!) : undefined;
+      s = await startService({ dataDir: dir, db: fresh?.url, host: '127.0.0.1', port: 0 });
       const url = s.url;
       assert.match(s.adminToken ?? '', /^evt_[0-9a-f]{16}_/);
       assert.equal((fs.statSync(path.join(dir, 'keys/service/private.pem')).mode & 0o777), 0o600);
@@ -103,6 +99,7 @@ for (const [name, dbFor] of backends) {
       assert.equal(res.headers.get('access-control-allow-origin'), null, 'CORS off');
     } finally {
       await s?.close();
+      await fresh?.drop();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -13,6 +13,7 @@ import { startService, type RunningService } from '../src/server/service.ts';
 import { testPostgresUrl } from '../src/store/db.ts';
 import { hashLeaf, verifyInclusion, verifyConsistency, parseCheckpoint } from '../src/log/index.ts';
 import { parseBase64 } from '../src/kernel/encoding.ts';
+import { freshPgDatabase } from './pg-fresh.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
 const backends: Array<[string, string | undefined]> = [['sqlite', undefined]];
@@ -30,16 +31,10 @@ for (const [name, dbUrl] of backends) {
   test(`receipts on ${name}: issue, fetch, verify offline, proofs, tiles, bad input, auth`, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-rcpt-'));
     let s: RunningService | undefined;
+    let fresh: Awaited<ReturnType<typeof freshPgDatabase>> | undefined;
     try {
-      if (dbUrl) {
-        const { default: pgmod } = await import('pg');
-        const c = new pgmod.Client({ connectionString: dbUrl });
-        await c.connect();
-        const t = await c.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND (tablename LIKE 'tlog%' OR tablename LIKE 'evident_%')");
-        for (const r of t.rows) await c.query(`DROP TABLE IF EXISTS "${r.tablename}" CASCADE`);
-        await c.end();
-      }
-      s = await startService({ dataDir: dir, db: dbUrl, host: '127.0.0.1', port: 0, origin: 'test.example/evident' });
+      fresh = dbUrl ? await freshPgDatabase(dbUrl) : undefined;
+      s = await startService({ dataDir: dir, db: fresh?.url, host: '127.0.0.1', port: 0, origin: 'test.example/evident' });
       const url = s.url;
       const tok = s.adminToken!;
       const post = (body: unknown, token: string | null = tok) =>
@@ -128,6 +123,7 @@ for (const [name, dbUrl] of backends) {
       assert.equal(await bad({ format: 'dsse', payload_type: 'a', payload_base64: Buffer.alloc(50_000).toString('base64') }), 400);
     } finally {
       await s?.close();
+      await fresh?.drop();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
