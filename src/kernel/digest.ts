@@ -1,16 +1,21 @@
 /** SHA-256 digests rendered `sha256:` + 64 lowercase hex, strict parsing, constant-time comparison. */
+import * as nodeCrypto from 'node:crypto';
 import { createHash, timingSafeEqual as nodeTimingSafeEqual } from 'node:crypto';
 import { EvidentError } from './errors.ts';
 
 export const SHA256_PREFIX = 'sha256:';
 const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 
+/** One-shot `crypto.hash` (Node >= 20.12): about twice as fast as createHash for small inputs. */
+const oneShot = (nodeCrypto as unknown as { hash?: (alg: string, data: Uint8Array | string, enc: string) => string | Buffer }).hash;
+
 export function sha256(data: Uint8Array | string): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(data).digest());
+  const b = oneShot ? (oneShot('sha256', data, 'buffer') as Buffer) : createHash('sha256').update(data).digest();
+  return new Uint8Array(b);
 }
 
 export function sha256Hex(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
+  return oneShot ? (oneShot('sha256', data, 'hex') as string) : createHash('sha256').update(data).digest('hex');
 }
 
 /** `sha256:` + 64 lowercase hex of the data (strings are hashed as UTF-8). */

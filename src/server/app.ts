@@ -21,6 +21,8 @@ import { parseTileIndexPath, TILE_WIDTH } from '../log/tiles.ts';
 import { toBase64 } from '../kernel/encoding.ts';
 import { issueReceipt, receiptAt, RECEIPT_FORMAT, type ReceiptRequest } from '../receipts/receipt.ts';
 import { ReceiptIndex } from './receipt-index.ts';
+import { errorSchema, fail, type RouteContext } from './context.ts';
+import { ROUTE_MODULES, type RouteModule } from './routes/index.ts';
 
 export interface ServiceKey {
   kid: string;
@@ -43,6 +45,8 @@ export interface ServerOptions {
   logVkey: string;
   /** Per-token limits on authenticated (write) routes. */
   rateLimit?: RateLimitOptions;
+  /** Extra route modules (src/server/routes/*) registered after the core routes' auth set-up. */
+  routeModules?: RouteModule[];
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -50,11 +54,6 @@ export const DEFAULT_MAX_JSON_DEPTH = 64;
 
 const VKEY_RE = /^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/;
 
-const errorSchema = {
-  type: 'object',
-  required: ['error', 'message'],
-  properties: { error: { type: 'string' }, message: { type: 'string' } },
-} as const;
 
 const reportSchema = {
   type: 'object',
@@ -82,9 +81,6 @@ const keyInfoSchema = {
   properties: { kid: { type: 'string' }, alg: { type: 'string' }, status: { type: 'string' }, created_at: { type: 'string' }, jwk: jwkSchema, public_key_pem: { type: 'string' } },
 } as const;
 
-function fail(reply: FastifyReply, status: number, error: string, message: string) {
-  return reply.code(status).send({ error, message });
-}
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -152,6 +148,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (wait > 0) return fail(reply.header('retry-after', String(wait)), 429, 'RATE_LIMITED', `token ${t.id} exceeded its rate limit`);
     (req as FastifyRequest & { token?: TokenRecord }).token = t;
   };
+  const ctx: RouteContext = {
+    opts,
+    requireScope,
+    tokenOf: (req) => (req as FastifyRequest & { token?: TokenRecord }).token,
+    fail,
+    bump,
+    schemas: { error: errorSchema, report: reportSchema },
+  };
+  // area route modules (src/server/routes/*): each registers its own routes with ctx
+  for (const register of [...ROUTE_MODULES, ...(opts.routeModules ?? [])]) await register(app, ctx);
 
   // ---- health
   app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' }, version: { type: 'string' } } } } } }, async () => ({ status: 'ok', version: VERSION }));

@@ -67,11 +67,16 @@ export function formatPythonFloat(x: number, allowNan = false): string {
   return neg ? '-' + s : s;
 }
 
+const INT_LEXEME = /^-?(?:0|[1-9][0-9]*)$/;
+
 function pythonNumber(v: number | bigint | JsonNumber, allowNan: boolean): string {
   if (typeof v === 'bigint') return v.toString();
   if (v instanceof JsonNumber) {
-    if (v.isInteger) return BigInt(v.lexeme).toString();
-    return formatPythonFloat(Number(v.lexeme), allowNan);
+    const lex = v.lexeme;
+    // a JSON integer token is already Python's int repr (only "-0" differs); odd hand-made lexemes go via BigInt
+    if (INT_LEXEME.test(lex)) return lex === '-0' ? '0' : lex;
+    if (v.isInteger) return BigInt(lex).toString();
+    return formatPythonFloat(Number(lex), allowNan);
   }
   if (Number.isSafeInteger(v) && !Object.is(v, -0)) return String(v);
   return formatPythonFloat(v, allowNan);
@@ -81,13 +86,20 @@ function pythonNumber(v: number | bigint | JsonNumber, allowNan: boolean): strin
 
 const NEEDS_ASCII_ESCAPE = /[^\x20-\x7e]/g;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 const ANY_SURROGATE = /[\ud800-\udfff]/;
 const NON_ASCII_PRINTABLE = /[^\x20-\x7e]/;
+/** ES2024 `String.prototype.isWellFormed` (Node >= 20), with a regex fallback. */
+const nativeWellFormed = (String.prototype as unknown as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+
+/** True when a string has no lone surrogate (i.e. it is encodable as UTF-8). */
+export function isWellFormedString(s: string): boolean {
+  return nativeWellFormed ? nativeWellFormed.call(s) : !(ANY_SURROGATE.test(s) && LONE_SURROGATE.test(s));
+}
 
 function pyString(s: string, ensureAscii: boolean): string {
-  // cheap tests first: most strings have no surrogates and, for ensure_ascii, nothing to escape
-  if (ANY_SURROGATE.test(s) && LONE_SURROGATE.test(s)) notCanon('string contains a lone surrogate (not encodable as UTF-8)');
+  if (!isWellFormedString(s)) notCanon('string contains a lone surrogate (not encodable as UTF-8)');
+  // JSON.stringify escapes exactly what Python's json.dumps(ensure_ascii=False) escapes (", \\, \b \f \n \r \t,
+  // other C0 controls as lowercase \u00XX); ensure_ascii additionally escapes everything outside 0x20-0x7e
   const j = JSON.stringify(s);
   if (!ensureAscii || !NON_ASCII_PRINTABLE.test(j)) return j;
   return j.replace(NEEDS_ASCII_ESCAPE, (ch) => '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0'));
@@ -110,6 +122,17 @@ export function compareCodePoints(a: string, b: string): number {
     }
   }
   return a.length - b.length;
+}
+
+const AT_OR_ABOVE_SURROGATES = /[\ud800-\uffff]/;
+
+/**
+ * Sort keys in code point order, in place. Code unit order (the default sort) is the same unless a key holds a
+ * surrogate or a character above U+DFFF, so the comparator is used only then.
+ */
+export function sortCodePoints(keys: string[]): string[] {
+  for (let k = 0; k < keys.length; k++) if (AT_OR_ABOVE_SURROGATES.test(keys[k]!)) return keys.sort(compareCodePoints);
+  return keys.sort();
 }
 
 // ---------------------------------------------------------------- JCS
@@ -167,55 +190,71 @@ function jcs(v: unknown, depth: number): string {
 
 // ---------------------------------------------------------------- Python json.dumps
 
+interface PyState {
+  ensureAscii: boolean;
+  sortKeys: boolean;
+  allowNan: boolean;
+  indent: number | undefined;
+  maxDepth: number;
+}
+
 export function canonicalizePython(value: unknown, opts: PythonOptions = {}): string {
-  const ensureAscii = opts.ensureAscii ?? false;
-  const sortKeys = opts.sortKeys ?? true;
-  const allowNan = opts.allowNan ?? false;
-  const indent = opts.indent;
-  const maxDepth = opts.maxDepth ?? MAX_DEPTH;
-  const py = (v: unknown, depth: number): string => {
-    switch (typeof v) {
-      case 'string':
-        return pyString(v, ensureAscii);
-      case 'number':
-      case 'bigint':
-        return pythonNumber(v, allowNan);
-      case 'boolean':
-        return v ? 'true' : 'false';
-      case 'object': {
-        if (v === null) return 'null';
-        if (depth >= maxDepth) notCanon(`nesting deeper than ${maxDepth}`);
-        if (v instanceof JsonNumber) return pythonNumber(v, allowNan);
-        const nl = indent === undefined ? '' : '\n' + ' '.repeat(indent * (depth + 1));
-        const nlEnd = indent === undefined ? '' : '\n' + ' '.repeat(indent * depth);
-        if (Array.isArray(v)) {
-          if (v.length === 0) return '[]';
-          const parts: string[] = [];
-          for (let k = 0; k < v.length; k++) {
-            if (v[k] === undefined) notCanon(`undefined array element at index ${k}`);
-            parts.push(py(v[k], depth + 1));
-          }
-          return '[' + nl + parts.join(',' + nl) + nlEnd + ']';
-        }
-        if (!isPlainObject(v)) notCanon(`cannot canonicalize a ${v.constructor?.name ?? 'non-plain'} object`);
-        const o = v as Record<string, unknown>;
-        const keys = Object.keys(o);
-        if (keys.length === 0) return '{}';
-        if (sortKeys) keys.sort(compareCodePoints);
-        const sep = indent === undefined ? ':' : ': ';
-        const parts: string[] = [];
-        for (const k of keys) {
-          const e = o[k];
-          if (e === undefined) notCanon(`member ${JSON.stringify(k)} is undefined`);
-          parts.push(pyString(k, ensureAscii) + sep + py(e, depth + 1));
-        }
-        return '{' + nl + parts.join(',' + nl) + nlEnd + '}';
-      }
-      default:
-        return notCanon(`cannot canonicalize a value of type ${typeof v}`);
-    }
+  const st: PyState = {
+    ensureAscii: opts.ensureAscii ?? false,
+    sortKeys: opts.sortKeys ?? true,
+    allowNan: opts.allowNan ?? false,
+    indent: opts.indent,
+    maxDepth: opts.maxDepth ?? MAX_DEPTH,
   };
-  return py(value, 0);
+  return py(value, 0, st);
+}
+
+function py(v: unknown, depth: number, st: PyState): string {
+  switch (typeof v) {
+    case 'string':
+      return pyString(v, st.ensureAscii);
+    case 'number':
+    case 'bigint':
+      return pythonNumber(v, st.allowNan);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object': {
+      if (v === null) return 'null';
+      if (depth >= st.maxDepth) notCanon(`nesting deeper than ${st.maxDepth}`);
+      if (v instanceof JsonNumber) return pythonNumber(v, st.allowNan);
+      const nl = st.indent === undefined ? '' : '\n' + ' '.repeat(st.indent * (depth + 1));
+      const nlEnd = st.indent === undefined ? '' : '\n' + ' '.repeat(st.indent * depth);
+      const itemSep = ',' + nl;
+      if (Array.isArray(v)) {
+        if (v.length === 0) return '[]';
+        let s = '[' + nl;
+        for (let k = 0; k < v.length; k++) {
+          const e: unknown = v[k];
+          if (e === undefined) notCanon(`undefined array element at index ${k}`);
+          if (k) s += itemSep;
+          s += py(e, depth + 1, st);
+        }
+        return s + nlEnd + ']';
+      }
+      if (!isPlainObject(v)) notCanon(`cannot canonicalize a ${v.constructor?.name ?? 'non-plain'} object`);
+      const o = v as Record<string, unknown>;
+      const keys = Object.keys(o);
+      if (keys.length === 0) return '{}';
+      if (st.sortKeys) sortCodePoints(keys);
+      const sep = st.indent === undefined ? ':' : ': ';
+      let s = '{' + nl;
+      for (let k = 0; k < keys.length; k++) {
+        const key = keys[k]!;
+        const e = o[key];
+        if (e === undefined) notCanon(`member ${JSON.stringify(key)} is undefined`);
+        if (k) s += itemSep;
+        s += pyString(key, st.ensureAscii) + sep + py(e, depth + 1, st);
+      }
+      return s + nlEnd + '}';
+    }
+    default:
+      return notCanon(`cannot canonicalize a value of type ${typeof v}`);
+  }
 }
 
 // ---------------------------------------------------------------- facade
