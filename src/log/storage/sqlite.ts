@@ -7,6 +7,9 @@ import { EvidentError } from '../../kernel/errors.ts';
 import type { NodeId } from '../merkle.ts';
 import { checkTablePrefix, nodeKey, type CommitBatch, type LogMeta, type LogState, type LogStorage } from './types.ts';
 
+/** Rows per multi-row INSERT (3 parameters each; far below SQLite's 32,766-parameter limit). */
+const CHUNK = 128;
+
 const hexKey = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export class SqliteLogStorage implements LogStorage {
@@ -36,7 +39,6 @@ export class SqliteLogStorage implements LogStorage {
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS ${t}_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS ${t}_entries (idx INTEGER PRIMARY KEY, leaf_hash BLOB NOT NULL, data BLOB NOT NULL);
-      CREATE INDEX IF NOT EXISTS ${t}_entries_leaf ON ${t}_entries (leaf_hash);
       CREATE TABLE IF NOT EXISTS ${t}_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS ${t}_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS ${t}_state (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, compact BLOB NOT NULL, checkpoint TEXT);
@@ -63,25 +65,64 @@ export class SqliteLogStorage implements LogStorage {
     return { size: Number(r.size), compact: splitHashes(r.compact), checkpoint: r.checkpoint ?? undefined };
   }
 
+  /** `INSERT … VALUES (…),(…)` with `rows` rows: one statement step per chunk instead of one per row. */
+  private multiInsert(head: string, cols: number, rows: number): Database.Statement {
+    const one = '(' + Array(cols).fill('?').join(',') + ')';
+    return this.st(head + Array(rows).fill(one).join(','));
+  }
+
   async commit(b: CommitBatch): Promise<void> {
     const t = this.t;
     const db = this.db;
-    const insE = this.st(`INSERT INTO ${t}_entries (idx, leaf_hash, data) VALUES (?, ?, ?)`);
-    const insN = this.st(`INSERT OR REPLACE INTO ${t}_nodes (level, idx, hash) VALUES (?, ?, ?)`);
+    const headE = `INSERT INTO ${t}_entries (idx, leaf_hash, data) VALUES `;
+    const headN = `INSERT OR REPLACE INTO ${t}_nodes (level, idx, hash) VALUES `;
     const cur = this.st(`SELECT size FROM ${t}_state WHERE id = 1`);
     const insC = this.st(`INSERT OR REPLACE INTO ${t}_checkpoints (size, note) VALUES (?, ?)`);
     const up = this.st(`INSERT INTO ${t}_state (id, size, compact, checkpoint) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET size = excluded.size, compact = excluded.compact, checkpoint = excluded.checkpoint`);
+    const nodes = b.nodes.filter((n) => n.level > 0);
     db.transaction(() => {
       const c = cur.get() as { size: number } | undefined;
       if ((c ? Number(c.size) : 0) !== b.startIndex) throw new EvidentError('LOG_CONFLICT', 'log size changed under the sequencer (another writer?)');
-      for (let i = 0; i < b.entries.length; i++) insE.run(b.startIndex + i, b.leafHashes[i], b.entries[i]);
-      for (const n of b.nodes) if (n.level > 0) insN.run(n.level, n.index, n.hash);
+      for (let i = 0; i < b.entries.length; ) {
+        const k = Math.min(CHUNK, b.entries.length - i);
+        const params: unknown[] = new Array(k * 3);
+        for (let j = 0; j < k; j++) {
+          params[j * 3] = b.startIndex + i + j;
+          params[j * 3 + 1] = b.leafHashes[i + j];
+          params[j * 3 + 2] = b.entries[i + j];
+        }
+        this.multiInsert(headE, 3, k).run(params);
+        i += k;
+      }
+      for (let i = 0; i < nodes.length; ) {
+        const k = Math.min(CHUNK, nodes.length - i);
+        const params: unknown[] = new Array(k * 3);
+        for (let j = 0; j < k; j++) {
+          const n = nodes[i + j]!;
+          params[j * 3] = n.level;
+          params[j * 3 + 1] = n.index;
+          params[j * 3 + 2] = n.hash;
+        }
+        this.multiInsert(headN, 3, k).run(params);
+        i += k;
+      }
       up.run(b.size, Buffer.concat(b.compact), b.checkpoint);
       insC.run(b.size, b.checkpoint);
     }).immediate();
   }
 
+  private leafIndexReady = false;
+
+  /**
+   * De-duplication looks entries up by leaf hash. The index over the random 32-byte hashes more than halves append
+   * throughput, so it is created only when a de-duplicating writer first asks (once created, SQLite maintains it
+   * for every writer, so later look-ups stay complete).
+   */
   async findLeaves(hashes: Uint8Array[]): Promise<Map<string, number>> {
+    if (!this.leafIndexReady) {
+      this.db.exec(`CREATE INDEX IF NOT EXISTS ${this.t}_entries_leaf ON ${this.t}_entries (leaf_hash)`);
+      this.leafIndexReady = true;
+    }
     const st = this.st(`SELECT idx FROM ${this.t}_entries WHERE leaf_hash = ? ORDER BY idx LIMIT 1`);
     const out = new Map<string, number>();
     for (const h of hashes) {
