@@ -224,7 +224,7 @@ function changed(rel: string): EvidentError {
 const WORKER_SRC = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
-const { createHash } = require('node:crypto');
+const { createHash, hash: oneShot } = require('node:crypto');
 const buf = Buffer.allocUnsafe(${CHUNK});
 parentPort.on('message', (batch) => {
   const out = [];
@@ -234,17 +234,29 @@ parentPort.on('message', (batch) => {
     try {
       const before = fs.fstatSync(fd);
       if (!before.isFile() || before.size !== f.size || before.mtimeMs !== f.mtimeMs) throw { changed: true };
-      const h = createHash('sha256');
       let n = 0;
-      while (n < f.size) {
-        const r = fs.readSync(fd, buf, 0, Math.min(buf.length, f.size - n), null);
-        if (r === 0) break;
-        n += r;
-        h.update(r === buf.length ? buf : buf.subarray(0, r));
+      let hex;
+      if (oneShot && f.size <= buf.length) {
+        // small file: read it whole, hash in one call (no Hash object)
+        while (n < f.size) {
+          const r = fs.readSync(fd, buf, n, f.size - n, null);
+          if (r === 0) break;
+          n += r;
+        }
+        hex = oneShot('sha256', buf.subarray(0, n), 'hex');
+      } else {
+        const h = createHash('sha256');
+        while (n < f.size) {
+          const r = fs.readSync(fd, buf, 0, Math.min(buf.length, f.size - n), null);
+          if (r === 0) break;
+          n += r;
+          h.update(r === buf.length ? buf : buf.subarray(0, r));
+        }
+        hex = h.digest('hex');
       }
       const after = fs.fstatSync(fd);
       if (n !== f.size || after.size !== f.size || after.mtimeMs !== before.mtimeMs) throw { changed: true };
-      out.push({ i: f.i, sha256: h.digest('hex') });
+      out.push({ i: f.i, sha256: hex });
     } catch (e) {
       if (e && e.changed) parentPort.postMessage({ error: 'WCP_FILE_CHANGED', message: 'file ' + f.rel + ' changed while it was being hashed' });
       else parentPort.postMessage({ error: 'IO_ERROR', message: 'cannot read ' + f.rel + ': ' + ((e && (e.code || e.message)) || e) });
@@ -264,40 +276,51 @@ function defaultWorkers(files: PackageFile[], totalBytes: number): number {
   return Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
 }
 
-async function hashInWorkers(files: PackageFile[], nWorkers: number, totalBytes: number, onProgress: PackageHashOptions['onProgress']): Promise<string[]> {
+/** Start hashing worker threads (they boot in parallel with whatever the main thread does next, e.g. the walk). */
+export function startHashWorkers(n: number): Worker[] {
+  return Array.from({ length: Math.max(0, n) }, () => new Worker(WORKER_SRC, { eval: true }));
+}
+
+/** Batches kept in flight per worker, so a worker never idles while its next batch is on the way. */
+const IN_FLIGHT = 2;
+
+async function hashInWorkers(files: PackageFile[], pool: Worker[], totalBytes: number, onProgress: PackageHashOptions['onProgress']): Promise<string[]> {
   const hashes = new Array<string>(files.length);
-  // Batches of ~8 MiB or 64 files keep the message overhead low and the load balanced.
+  // Batches of ~4 MiB or 64 files keep the message overhead low and the load balanced.
   const batches: Array<Array<{ i: number; abs: string; rel: string; size: number; mtimeMs: number }>> = [];
   let cur: (typeof batches)[number] = [];
   let curBytes = 0;
   files.forEach((f, i) => {
     cur.push({ i, abs: f.abs, rel: f.rel, size: f.size, mtimeMs: f.mtimeMs });
     curBytes += f.size;
-    if (cur.length >= 64 || curBytes >= 8 * 1024 * 1024) {
+    if (cur.length >= 64 || curBytes >= 4 * 1024 * 1024) {
       batches.push(cur);
       cur = [];
       curBytes = 0;
     }
   });
   if (cur.length) batches.push(cur);
+  const workers = pool.slice(0, Math.max(1, Math.min(pool.length, batches.length)));
+  for (const w of pool.slice(workers.length)) void w.terminate();
   let next = 0;
   let doneBytes = 0;
   let doneFiles = 0;
-  const workers: Worker[] = [];
+  let doneBatches = 0;
   try {
     await new Promise<void>((resolve, reject) => {
-      let active = 0;
       let failed = false;
-      const feed = (w: Worker): void => {
-        if (failed) return;
-        if (next >= batches.length) {
-          if (active === 0) resolve();
-          return;
-        }
-        active++;
-        const batch = batches[next++]!;
-        w.once('message', (m: { error?: string; message?: string; done?: Array<{ i: number; sha256: string }> }) => {
-          active--;
+      if (batches.length === 0) return resolve();
+      const send = (w: Worker): void => {
+        if (!failed && next < batches.length) w.postMessage(batches[next++]!);
+      };
+      for (const w of workers) {
+        w.on('error', (e) => {
+          failed = true;
+          reject(new EvidentError('IO_ERROR', `hash worker failed: ${e.message}`));
+        });
+        // replies come back in the order the worker received its batches
+        w.on('message', (m: { error?: string; message?: string; done?: Array<{ i: number; sha256: string }> }) => {
+          if (failed) return;
           if (m.error) {
             failed = true;
             reject(new EvidentError(m.error, m.message ?? m.error));
@@ -309,31 +332,24 @@ async function hashInWorkers(files: PackageFile[], nWorkers: number, totalBytes:
           }
           doneFiles += m.done!.length;
           onProgress?.({ doneBytes, totalBytes, doneFiles, totalFiles: files.length });
-          feed(w);
+          if (++doneBatches === batches.length) resolve();
+          else send(w);
         });
-        w.postMessage(batch);
-      };
-      for (let k = 0; k < Math.min(nWorkers, Math.max(1, batches.length)); k++) {
-        const w = new Worker(WORKER_SRC, { eval: true });
-        w.on('error', (e) => {
-          failed = true;
-          reject(new EvidentError('IO_ERROR', `hash worker failed: ${e.message}`));
-        });
-        workers.push(w);
-        feed(w);
+        for (let k = 0; k < IN_FLIGHT; k++) send(w);
       }
-      if (batches.length === 0) resolve();
     });
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all(pool.map((w) => w.terminate()));
   }
   return hashes;
 }
 
 /** SHA-256 (hex) of each listed file, in order; worker threads when nWorkers > 0. Detects changed files. */
-export async function hashPackageFiles(files: PackageFile[], nWorkers: number, onProgress?: PackageHashOptions['onProgress']): Promise<string[]> {
+export async function hashPackageFiles(files: PackageFile[], workers: number | Worker[], onProgress?: PackageHashOptions['onProgress']): Promise<string[]> {
   const totalBytes = files.reduce((s, f) => s + f.size, 0);
-  if (nWorkers > 0 && files.length > 1) return hashInWorkers(files, nWorkers, totalBytes, onProgress);
+  const pool = typeof workers === 'number' ? undefined : workers;
+  if (files.length > 1 && (pool ? pool.length > 0 : (workers as number) > 0)) return hashInWorkers(files, pool ?? startHashWorkers(workers as number), totalBytes, onProgress);
+  if (pool) await Promise.all(pool.map((w) => w.terminate()));
   const hashes: string[] = [];
   const buf = Buffer.allocUnsafe(CHUNK);
   let doneBytes = 0;
@@ -349,9 +365,18 @@ export async function hashPackageFiles(files: PackageFile[], nWorkers: number, o
 export async function canonicalPackageHash(root: string, opts: PackageHashOptions = {}): Promise<PackageHashResult> {
   const order = opts.order ?? 'python';
   if (!PACKAGE_ORDERS.includes(order)) throw new EvidentError('INPUT_INVALID', `unknown order ${JSON.stringify(order)} (python or bytewise)`);
-  const files = sortRecords(listPackageFiles(root, { symlinks: opts.symlinks }), order);
+  // explicit workers boot while the main thread walks the tree; the default decides after the walk (small
+  // packages are hashed inline: a thread costs ~20-30 ms to start)
+  const early = opts.workers !== undefined && opts.workers > 0 ? startHashWorkers(opts.workers) : undefined;
+  let files: PackageFile[];
+  try {
+    files = sortRecords(listPackageFiles(root, { symlinks: opts.symlinks }), order);
+  } catch (e) {
+    if (early) await Promise.all(early.map((w) => w.terminate()));
+    throw e;
+  }
   const totalBytes = files.reduce((s, f) => s + f.size, 0);
-  const hashes = await hashPackageFiles(files, opts.workers ?? defaultWorkers(files, totalBytes), opts.onProgress);
+  const hashes = await hashPackageFiles(files, early ?? opts.workers ?? defaultWorkers(files, totalBytes), opts.onProgress);
   const records = files.map((f, i) => ({ rel: f.rel, size: f.size, sha256: hashes[i]! }));
   return { hash: packageHashFromRecords(records), records, totalBytes };
 }
