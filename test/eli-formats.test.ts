@@ -83,6 +83,20 @@ test('halo-vectors.json: all chains and block preimages, from the object and fro
   assert.deepEqual(naive.mismatches.map((m) => m.block), ['block_4', 'final_hash']);
 });
 
+test('computeHaloChain (concatenation fast path) equals hashing the block objects, on vectors and odd values', async () => {
+  const { haloBlocks } = await import('../src/profiles/eli/halo.ts');
+  const d = readLossless('halo-vectors.json');
+  const odd: JsonObject[] = [
+    {},
+    { transaction_id: 'tx_é\u2028"\\', environment: 'p\u0000', intent_manifest: { z: [1, new (await import('../src/kernel/json/index.ts')).JsonNumber('1.0')], a: null }, token_usage: { '\ud83d\ude00': 1, 'é': 2, z: 3 } },
+    parseEliJson('{"policy_receipt_subset":{"b":1e300,"a":-0,"c":-0.0},"latency_ms":12345678901234567890,"user_ref":"\\ud83d\\ude00"}') as JsonObject,
+  ];
+  for (const fields of [...d.vectors.map((v: any) => v.packet_fields as JsonObject), ...odd]) {
+    const slow = Object.fromEntries(HALO_BLOCKS.map((b) => [b, 'sha256:' + sha256Hex(jsonC14nV1(haloBlocks(fields).objects[b]))]));
+    assert.deepEqual(computeHaloChain(fields), slow);
+  }
+});
+
 test('upstream sample packets: HALO verifies; each block tamper names the right block', () => {
   for (const f of ['upstream/sample_packet.json', 'upstream/signed_packet.json', 'upstream/gateway_transaction.json']) {
     const p = readLossless(f);

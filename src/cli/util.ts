@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import { EvidentError } from '../kernel/errors.ts';
 import { ExitCode, Report } from '../verify/report.ts';
 import { renderHuman } from '../verify/render.ts';
+import { readFileShared } from '../store/files.ts';
+import { SHARED_READ_MIN_BYTES } from '../verify/detect.ts';
 
 /** Print a report per the contract: `--json` → exactly one JSON object on stdout; else human lines on stdout. */
 export function emitReport(report: Report, opts: { json?: boolean }): void {
@@ -19,6 +21,17 @@ export function readInput(file: string | undefined): Buffer {
     return fs.readFileSync(file);
   } catch (e) {
     throw new EvidentError('IO_ERROR', `cannot read ${file ?? 'stdin'}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+}
+
+/** Like readInput, but a large regular file is read into shared memory (worker threads can read it, no copy). */
+export function readInputLarge(file: string | undefined): Uint8Array {
+  if (!file || file === '-') return readInput(file);
+  try {
+    const st = fs.statSync(file);
+    return st.isFile() && st.size >= SHARED_READ_MIN_BYTES ? readFileShared(file) : fs.readFileSync(file);
+  } catch (e) {
+    throw new EvidentError('IO_ERROR', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
   }
 }
 

@@ -50,21 +50,32 @@ export function parseBase64(s: string, opts: Base64Options = {}): Uint8Array {
   if (typeof s !== 'string') throw new EvidentError('BASE64_INVALID', 'base64 value is not a string');
   const url = opts.alphabet === 'url';
   const padding = opts.padding ?? (url ? 'forbidden' : 'required');
-  const hasPad = s.endsWith('=');
-  let ok: boolean;
-  if (hasPad) ok = padding !== 'forbidden' && (url ? B64_URL_PAD : B64_STD).test(s);
-  else if (padding === 'required') ok = s.length % 4 === 0 && (url ? B64_URL : B64_STD_NOPAD).test(s);
-  else ok = s.length % 4 !== 1 && (url ? B64_URL : B64_STD_NOPAD).test(s);
-  if (!ok) throw new EvidentError('BASE64_INVALID', `invalid ${url ? 'base64url' : 'base64'}${padding === 'forbidden' ? ' (no padding)' : ''}`);
-  const out = new Uint8Array(Buffer.from(s, url ? 'base64url' : 'base64'));
-  // canonical: re-encoding must give the same text (rejects non-zero trailing bits)
-  const back = url ? Buffer.from(out).toString('base64url') : Buffer.from(out).toString('base64');
-  const norm = s.replace(/=+$/, '');
-  if (back.replace(/=+$/, '') !== norm) throw new EvidentError('BASE64_INVALID', 'non-canonical base64 (trailing bits set)');
-  if (opts.length !== undefined && out.length !== opts.length) {
-    throw new EvidentError('BASE64_INVALID', `base64 must encode exactly ${opts.length} bytes, got ${out.length}`);
+  // Node's decoder is lenient (skips junk, either alphabet, any padding), so validity is decided by re-encoding:
+  // a valid input equals the canonical padded or unpadded encoding of what it decodes to — exact alphabet, exact
+  // padding, zero trailing bits — with no regex pass over long inputs.
+  const buf = Buffer.from(s, url ? 'base64url' : 'base64');
+  let padded: string;
+  let unpadded: string;
+  if (url) {
+    unpadded = buf.toString('base64url');
+    padded = unpadded + '='.repeat((4 - (unpadded.length % 4)) % 4);
+  } else {
+    padded = buf.toString('base64');
+    unpadded = padded.endsWith('==') ? padded.slice(0, -2) : padded.endsWith('=') ? padded.slice(0, -1) : padded;
   }
-  return out;
+  if (!((padding !== 'forbidden' && s === padded) || (padding !== 'required' && s === unpadded))) {
+    const hasPad = s.endsWith('=');
+    let form: boolean;
+    if (hasPad) form = padding !== 'forbidden' && (url ? B64_URL_PAD : B64_STD).test(s);
+    else if (padding === 'required') form = s.length % 4 === 0 && (url ? B64_URL : B64_STD_NOPAD).test(s);
+    else form = s.length % 4 !== 1 && (url ? B64_URL : B64_STD_NOPAD).test(s);
+    if (!form) throw new EvidentError('BASE64_INVALID', `invalid ${url ? 'base64url' : 'base64'}${padding === 'forbidden' ? ' (no padding)' : ''}`);
+    throw new EvidentError('BASE64_INVALID', 'non-canonical base64 (trailing bits set)');
+  }
+  if (opts.length !== undefined && buf.length !== opts.length) {
+    throw new EvidentError('BASE64_INVALID', `base64 must encode exactly ${opts.length} bytes, got ${buf.length}`);
+  }
+  return new Uint8Array(buf);
 }
 
 export function toBase64(b: Uint8Array): string {

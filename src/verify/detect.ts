@@ -9,6 +9,7 @@ import type { JsonValue } from '../kernel/json/index.ts';
 import { parseJson } from '../kernel/json/index.ts';
 import { Report, type Mode } from './report.ts';
 import { detectors } from './detectors.ts';
+import { readFileShared } from '../store/files.ts';
 
 export interface VerifyInput {
   /** A file or directory path (CLI); absent for in-memory artifacts (service). */
@@ -44,10 +45,14 @@ export interface Detector {
   verify(input: VerifyInput, opts: VerifyOptions): Promise<Report>;
 }
 
+/** Files at least this large are read into a SharedArrayBuffer (see readFileShared). */
+export const SHARED_READ_MIN_BYTES = 32 * 1024 * 1024;
+
 export function loadVerifyInput(path: string): VerifyInput {
   const st = fs.statSync(path);
   if (st.isDirectory()) return { path, isDirectory: true };
-  const bytes = fs.readFileSync(path);
+  // large files go into shared memory, so verifiers can split work across threads without copying
+  const bytes = st.size >= SHARED_READ_MIN_BYTES ? readFileShared(path) : fs.readFileSync(path);
   return bytesInput(bytes, path);
 }
 

@@ -3,7 +3,8 @@
  * Thin wrappers over src/profiles/h4 (see docs/h4.md).
  */
 import { Command, Option } from 'commander';
-import { action, emitReport, readInput, writeFileAtomic } from '../util.ts';
+import { action, emitReport, readInput, readInputLarge, writeFileAtomic } from '../util.ts';
+import { verifyH4mkAsync } from '../../profiles/h4/parallel.ts';
 import { EvidentError } from '../../kernel/errors.ts';
 import { toHex, concatBytes } from '../../kernel/encoding.ts';
 import { parseJson, toPlain, isJsonObject, type JsonObject } from '../../kernel/json/index.ts';
@@ -164,10 +165,10 @@ export function register(program: Command): void {
     .option('--now <time>', 'verification time for trust-store key validity (RFC 3339)')
     .option('--json', 'print exactly one JSON report object on stdout')
     .action(
-      action((file: string, o: { key?: string[]; trust?: string; mode: Mode; now?: string; json?: boolean }) => {
-        const bytes = readInput(file);
+      action(async (file: string, o: { key?: string[]; trust?: string; mode: Mode; now?: string; json?: boolean }) => {
+        const bytes = readInputLarge(file);
         if (looksLikeH4mkB(bytes)) return emitReport(verifyH4mkB(bytes, o.mode).report, o);
-        emitReport(verifyH4mk(bytes, { mode: o.mode, keys: o.key, trust: o.trust, now: parseNow(o.now) }).report, o);
+        emitReport((await verifyH4mkAsync(bytes, { mode: o.mode, keys: o.key, trust: o.trust, now: parseNow(o.now) })).report, o);
       }),
     );
 
@@ -186,7 +187,7 @@ export function register(program: Command): void {
     .option('--json', 'print exactly one JSON report object on stdout')
     .action(
       action(async (file: string, o: { out: string; engine?: string; key?: string[]; trust?: string; mode: Mode; json?: boolean }) => {
-        const res = verifyH4mk(readInput(file), { mode: o.mode, keys: o.key, trust: o.trust });
+        const res = await verifyH4mkAsync(readInputLarge(file), { mode: o.mode, keys: o.key, trust: o.trust });
         const r = res.report;
         if (r.valid && res.identity) {
           try {

@@ -6,6 +6,7 @@
  * the stored links: it recomputes all five blocks from the packet and names every block that differs.
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../../kernel/json/index.ts';
+import { sha256Digest } from '../../kernel/digest.ts';
 import { c14nHash, jsonC14nV1 } from './c14n.ts';
 
 export const HALO_BLOCKS = ['block_1', 'block_2', 'block_3', 'block_4', 'final_hash'] as const;
@@ -44,9 +45,28 @@ export function haloBlocks(fields: JsonObject): { objects: Record<HaloBlock, Jso
   return { objects, chain };
 }
 
+/**
+ * Per block: its member names in json_c14n_v1 order (code point order; all ASCII) with their quoted `"name":`
+ * prefixes, so the hot path builds each canonical block text by concatenation instead of building, sorting and
+ * walking an object. Equal by construction to `jsonC14nV1(haloBlocks(fields).objects[b])` (tested).
+ */
+const BLOCK_LAYOUT: Record<HaloBlock, Array<{ name: string; prefix: string }>> = Object.fromEntries(
+  HALO_BLOCKS.map((b, i) => {
+    const names = [...HALO_BLOCK_FIELDS[b], ...(i > 0 ? ['previous_hash'] : [])].sort();
+    return [b, names.map((name, k) => ({ name, prefix: (k === 0 ? '{' : ',') + JSON.stringify(name) + ':' }))];
+  }),
+) as Record<HaloBlock, Array<{ name: string; prefix: string }>>;
+
 /** Compute the HALO chain of a packet (or bare transaction fields). */
 export function computeHaloChain(fields: JsonObject): HaloChain {
-  return haloBlocks(fields).chain;
+  const chain = {} as HaloChain;
+  let prev = '';
+  for (const b of HALO_BLOCKS) {
+    let text = '';
+    for (const { name, prefix } of BLOCK_LAYOUT[b]) text += prefix + (name === 'previous_hash' ? JSON.stringify(prev) : jsonC14nV1(getField(fields, name)));
+    prev = chain[b] = sha256Digest(text + '}');
+  }
+  return chain;
 }
 
 /** The canonical UTF-8 preimage text of each block (for diagnostics and vectors). */

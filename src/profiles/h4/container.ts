@@ -57,7 +57,7 @@ export function crc32(b: Uint8Array): number {
 }
 
 /** Parse the chunk structure. Throws H4MK_BAD_MAGIC / H4MK_TRUNCATED (header) only. */
-export function parseH4mk(bytes: Uint8Array, opts: { checkCrc?: boolean } = {}): ParsedH4mk {
+export function parseH4mk(bytes: Uint8Array, opts: { checkCrc?: boolean; crcs?: ReadonlyMap<number, number> } = {}): ParsedH4mk {
   if (bytes.length < HEADER_BYTES) throw new EvidentError('H4MK_TRUNCATED', `file is ${bytes.length} bytes, shorter than the 8-byte header`);
   if (!looksLikeH4mkA(bytes)) throw new EvidentError('H4MK_BAD_MAGIC', 'not an H4MK file (magic "H4MK" missing)');
   const dv = view(bytes);
@@ -73,7 +73,7 @@ export function parseH4mk(bytes: Uint8Array, opts: { checkCrc?: boolean } = {}):
       out.truncatedAt = off;
       return out;
     }
-    const crcOk = checkCrc ? crc32(bytes.subarray(payloadOffset, payloadOffset + length)) === crc : true;
+    const crcOk = checkCrc ? (opts.crcs?.get(payloadOffset) ?? crc32(bytes.subarray(payloadOffset, payloadOffset + length))) === crc : true;
     out.chunks.push({ tag, headerOffset: off, payloadOffset, length, crc, crcOk });
     off = payloadOffset + length;
   }

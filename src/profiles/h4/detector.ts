@@ -2,7 +2,8 @@ import type { Detector, VerifyInput, VerifyOptions } from '../../verify/detect.t
 import type { Report } from '../../verify/report.ts';
 import { toPlain } from '../../kernel/json/index.ts';
 import { looksLikeH4mkA } from './container.ts';
-import { verifyH4mk, H4MK_FORMAT } from './verify.ts';
+import { H4MK_FORMAT } from './verify.ts';
+import { verifyH4mkAsync } from './parallel.ts';
 import { looksLikeH4mkB, verifyH4mkB } from './formatb.ts';
 import { looksLikeCompatAttestation, looksLikeSignedAttestation, checkCompatAttestation, verifySignedAttestation, MemoryNonceStore } from './attest.ts';
 
@@ -14,7 +15,7 @@ const h4mk: Detector = {
     const bytes = input.bytes ?? new Uint8Array(0);
     // Format B (media mux, little-endian, 16-byte header) shares the magic: version byte 1 at offset 4.
     if (looksLikeH4mkB(bytes)) return verifyH4mkB(bytes, opts.mode).report;
-    return verifyH4mk(bytes, { mode: opts.mode, keys: opts.keys, trust: opts.trust, now: opts.now }).report;
+    return (await verifyH4mkAsync(bytes, { mode: opts.mode, keys: opts.keys, trust: opts.trust, now: opts.now })).report;
   },
 };
 

@@ -40,8 +40,18 @@ export const H4MK_FORMAT = 'h4mk';
 const MAX_META_BYTES = 16 * 1024 * 1024;
 const MAX_STORE_CANDIDATES = 256;
 
+/** Values computed elsewhere (a worker thread) for large containers, looked up by offset. */
+export interface H4mkPrecomputed {
+  /** payload offset → CRC-32 of that chunk's payload. */
+  crc?: ReadonlyMap<number, number>;
+  /** VERI chunk header offset → SHA-256(bytes 8..offset). */
+  veri?: ReadonlyMap<number, Uint8Array>;
+}
+
 export interface H4mkVerifyOptions {
   mode: Mode;
+  /** See src/profiles/h4/parallel.ts (verifyH4mkAsync). */
+  precomputed?: H4mkPrecomputed;
   keys?: string[];
   trust?: string;
   now?: Date;
@@ -88,7 +98,7 @@ export function verifyH4mk(bytes: Uint8Array, opts: H4mkVerifyOptions): H4mkVeri
   const res: H4mkVerifyResult = { report };
   let p: ParsedH4mk;
   try {
-    p = parseH4mk(bytes);
+    p = parseH4mk(bytes, { crcs: opts.precomputed?.crc });
   } catch (e) {
     report.fail('header', 'input', errCode(e, 'H4MK_INVALID'), (e as Error).message);
     return res;
@@ -168,7 +178,7 @@ export function verifyH4mk(bytes: Uint8Array, opts: H4mkVerifyOptions): H4mkVeri
   if (veri.length !== 32) {
     report.fail('veri', 'integrity', 'H4MK_VERI_INVALID', `VERI payload is ${veri.length} bytes, expected 32`);
   } else {
-    const expected = computeVeri(bytes, veriChunk.headerOffset);
+    const expected = opts.precomputed?.veri?.get(veriChunk.headerOffset) ?? computeVeri(bytes, veriChunk.headerOffset);
     if (timingSafeEqualBytes(expected, veri)) {
       report.pass('veri', 'VERI = SHA-256(bytes 8..VERI header) matches — integrity only: an unkeyed digest anyone can recompute', {
         expected: toHex(expected),
