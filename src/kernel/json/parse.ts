@@ -36,14 +36,12 @@ interface Frame {
   container: JsonValue[] | JsonObject;
   isArray: boolean;
   key: string | undefined;
-  keys: Set<string> | undefined;
 }
+
+const hasOwn = Object.prototype.hasOwnProperty;
 
 export function parseJson(input: string | Uint8Array, opts: ParseOptions = {}): JsonValue {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
-  const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
-  const rejectDup = (opts.duplicateKeys ?? 'reject') === 'reject';
-  const lossless = (opts.numbers ?? 'lossless') === 'lossless';
   let text: string;
   if (typeof input === 'string') {
     if (input.length > maxBytes) throw new EvidentError('JSON_TOO_LARGE', `input exceeds ${maxBytes} bytes`);
@@ -53,51 +51,78 @@ export function parseJson(input: string | Uint8Array, opts: ParseOptions = {}): 
     text = decodeUtf8Strict(input);
   }
   if (text.charCodeAt(0) === 0xfeff) throw new EvidentError('JSON_SYNTAX', 'unexpected byte order mark at position 0');
+  return new Parser(text, opts.maxDepth ?? DEFAULT_MAX_DEPTH, (opts.duplicateKeys ?? 'reject') === 'reject', (opts.numbers ?? 'lossless') === 'lossless').parse();
+}
 
-  const n = text.length;
-  let i = 0;
-  const stack: Frame[] = [];
-  let result: JsonValue | undefined;
-  let haveResult = false;
+/**
+ * The parser state as one object with methods (no closures created per call): iterative, with an explicit stack of
+ * open containers. Duplicate keys are detected on the container itself (own-property test), not a side set.
+ */
+class Parser {
+  private i = 0;
+  private readonly n: number;
+  private readonly stack: Frame[] = [];
+  private result: JsonValue | undefined;
+  private haveResult = false;
 
-  const fail = (msg: string, at = i): never => {
+  constructor(
+    private readonly text: string,
+    private readonly maxDepth: number,
+    private readonly rejectDup: boolean,
+    private readonly lossless: boolean,
+  ) {
+    this.n = text.length;
+  }
+
+  private fail(msg: string, at = this.i): never {
     throw new EvidentError('JSON_SYNTAX', `${msg} at position ${at}`);
-  };
-  const ws = () => {
-    while (i < n) {
+  }
+
+  private ws(): void {
+    const text = this.text;
+    let i = this.i;
+    while (i < this.n) {
       const c = text.charCodeAt(i);
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
       else break;
     }
-  };
+    this.i = i;
+  }
 
-  const parseString = (): string => {
+  private parseString(): string {
+    const text = this.text;
+    const n = this.n;
     // text[i] === '"'
-    i++;
+    const begin = this.i + 1;
     // fast path: a run of plain characters (no quote, backslash, control character or surrogate) up to a quote
-    const begin = i;
     PLAIN_RUN.lastIndex = begin;
     PLAIN_RUN.test(text);
     const end = PLAIN_RUN.lastIndex;
     if (text.charCodeAt(end) === 0x22) {
-      i = end + 1;
+      this.i = end + 1;
       return text.slice(begin, end);
     }
     let out = '';
     let start = begin;
-    i = end;
+    let i = end;
     while (true) {
-      if (i >= n) fail('unterminated string');
+      if (i >= n) {
+        this.i = i;
+        this.fail('unterminated string');
+      }
       const c = text.charCodeAt(i);
       if (c === 0x22) {
         out += text.slice(start, i);
-        i++;
+        this.i = i + 1;
         return out;
       }
       if (c === 0x5c) {
         out += text.slice(start, i);
         i++;
-        if (i >= n) fail('unterminated escape');
+        if (i >= n) {
+          this.i = i;
+          this.fail('unterminated escape');
+        }
         const e = text.charCodeAt(i);
         switch (e) {
           case 0x22: out += '"'; i++; break;
@@ -109,11 +134,11 @@ export function parseJson(input: string | Uint8Array, opts: ParseOptions = {}): 
           case 0x72: out += '\r'; i++; break;
           case 0x74: out += '\t'; i++; break;
           case 0x75: {
-            const cu = hex4(i + 1);
+            const cu = this.hex4(i + 1);
             i += 5;
             if (cu >= 0xd800 && cu <= 0xdbff) {
               if (text.charCodeAt(i) === 0x5c && text.charCodeAt(i + 1) === 0x75) {
-                const lo = hex4(i + 2);
+                const lo = this.hex4(i + 2);
                 if (lo >= 0xdc00 && lo <= 0xdfff) {
                   out += String.fromCharCode(cu, lo);
                   i += 6;
@@ -129,12 +154,16 @@ export function parseJson(input: string | Uint8Array, opts: ParseOptions = {}): 
             break;
           }
           default:
-            fail('invalid escape');
+            this.i = i;
+            this.fail('invalid escape');
         }
         start = i;
         continue;
       }
-      if (c < 0x20) fail('control character in string');
+      if (c < 0x20) {
+        this.i = i;
+        this.fail('control character in string');
+      }
       if (c >= 0xd800 && c <= 0xdfff) {
         // raw surrogate code unit in a JS string input: must form a pair
         if (c <= 0xdbff) {
@@ -148,145 +177,159 @@ export function parseJson(input: string | Uint8Array, opts: ParseOptions = {}): 
       }
       i++;
     }
-  };
+  }
 
-  const hex4 = (at: number): number => {
-    if (at + 4 > n) fail('truncated \\u escape', at);
+  private hex4(at: number): number {
+    if (at + 4 > this.n) this.fail('truncated \\u escape', at);
     let v = 0;
     for (let k = 0; k < 4; k++) {
-      const c = text.charCodeAt(at + k);
+      const c = this.text.charCodeAt(at + k);
       let d: number;
       if (c >= 0x30 && c <= 0x39) d = c - 0x30;
       else if (c >= 0x61 && c <= 0x66) d = c - 0x57;
       else if (c >= 0x41 && c <= 0x46) d = c - 0x37;
-      else return fail('invalid \\u escape', at);
+      else return this.fail('invalid \\u escape', at);
       v = (v << 4) | d;
     }
     return v;
-  };
+  }
 
-  const parseNumber = (): JsonValue => {
-    const start = i;
+  private parseNumber(): JsonValue {
+    const text = this.text;
+    const n = this.n;
+    const start = this.i;
+    let i = start;
     if (text.charCodeAt(i) === 0x2d) i++;
     const d0 = text.charCodeAt(i);
     if (d0 === 0x30) {
       i++;
     } else if (d0 >= 0x31 && d0 <= 0x39) {
       while (i < n && isDigit(text.charCodeAt(i))) i++;
-    } else fail('invalid number');
+    } else {
+      this.i = i;
+      this.fail('invalid number');
+    }
     if (text.charCodeAt(i) === 0x2e) {
       i++;
-      if (!isDigit(text.charCodeAt(i))) fail('invalid number fraction');
+      if (!isDigit(text.charCodeAt(i))) {
+        this.i = i;
+        this.fail('invalid number fraction');
+      }
       while (i < n && isDigit(text.charCodeAt(i))) i++;
     }
     const e = text.charCodeAt(i);
     if (e === 0x65 || e === 0x45) {
       i++;
-      const s = text.charCodeAt(i);
-      if (s === 0x2b || s === 0x2d) i++;
-      if (!isDigit(text.charCodeAt(i))) fail('invalid number exponent');
+      const sg = text.charCodeAt(i);
+      if (sg === 0x2b || sg === 0x2d) i++;
+      if (!isDigit(text.charCodeAt(i))) {
+        this.i = i;
+        this.fail('invalid number exponent');
+      }
       while (i < n && isDigit(text.charCodeAt(i))) i++;
     }
+    this.i = i;
     const lex = text.slice(start, i);
-    return lossless ? new JsonNumber(lex) : Number(lex);
-  };
+    return this.lossless ? new JsonNumber(lex) : Number(lex);
+  }
 
-  const literal = (word: string, value: JsonValue): JsonValue => {
-    if (text.startsWith(word, i)) {
-      i += word.length;
+  private literal(word: string, value: JsonValue): JsonValue {
+    if (this.text.startsWith(word, this.i)) {
+      this.i += word.length;
       return value;
     }
-    return fail('unexpected token');
-  };
+    return this.fail('unexpected token');
+  }
 
   /** Attach a completed value to the current container (or make it the result). */
-  const emit = (v: JsonValue) => {
-    const top = stack[stack.length - 1];
+  private emit(v: JsonValue): void {
+    const top = this.stack[this.stack.length - 1];
     if (!top) {
-      result = v;
-      haveResult = true;
+      this.result = v;
+      this.haveResult = true;
       return;
     }
     if (top.isArray) (top.container as JsonValue[]).push(v);
     else setOwn(top.container as JsonObject, top.key!, v);
-  };
+  }
 
-  // State machine. After a value: expect ',' or closer within containers.
-  ws();
-  if (i >= n) fail('empty input');
-  while (true) {
-    ws();
-    if (i >= n) fail('unexpected end of input');
-    const c = text.charCodeAt(i);
-    let value: JsonValue | undefined;
-    let opened = false;
-    if (c === 0x7b || c === 0x5b) {
-      if (stack.length >= maxDepth) throw new EvidentError('JSON_TOO_DEEP', `nesting deeper than ${maxDepth} at position ${i}`);
-      const isArray = c === 0x5b;
-      const container: JsonValue[] | JsonObject = isArray ? [] : {};
-      emit(container);
-      stack.push({ container, isArray, key: undefined, keys: isArray || !rejectDup ? undefined : new Set() });
-      i++;
-      ws();
-      const close = text.charCodeAt(i);
-      if ((isArray && close === 0x5d) || (!isArray && close === 0x7d)) {
-        i++;
-        stack.pop();
-      } else {
-        opened = true;
-      }
-    } else if (c === 0x22) value = parseString();
-    else if (c === 0x2d || isDigit(c)) value = parseNumber();
-    else if (c === 0x74) value = literal('true', true);
-    else if (c === 0x66) value = literal('false', false);
-    else if (c === 0x6e) value = literal('null', null);
-    else fail('unexpected character');
+  private readKey(top: Frame): void {
+    this.ws();
+    if (this.text.charCodeAt(this.i) !== 0x22) this.fail('expected string key');
+    const keyAt = this.i;
+    const key = this.parseString();
+    if (this.rejectDup && hasOwn.call(top.container, key)) throw new EvidentError('JSON_DUPLICATE_KEY', `duplicate key ${JSON.stringify(key)} at position ${keyAt}`);
+    this.ws();
+    if (this.text.charCodeAt(this.i) !== 0x3a) this.fail("expected ':'");
+    this.i++;
+    top.key = key;
+  }
 
-    if (value !== undefined) emit(value);
-
-    // If we just opened an object, read its first key.
-    if (opened) {
-      const top = stack[stack.length - 1]!;
-      if (!top.isArray) readKey(top);
-      continue;
-    }
-    // After a complete value: close containers / separators.
+  parse(): JsonValue {
+    const text = this.text;
+    const stack = this.stack;
+    // State machine. After a value: expect ',' or closer within containers.
+    this.ws();
+    if (this.i >= this.n) this.fail('empty input');
     while (true) {
-      const top = stack[stack.length - 1];
-      if (!top) break;
-      ws();
-      const d = text.charCodeAt(i);
-      if (d === 0x2c) {
-        i++;
-        if (!top.isArray) readKey(top);
-        break;
-      }
-      if ((top.isArray && d === 0x5d) || (!top.isArray && d === 0x7d)) {
-        i++;
-        stack.pop();
+      this.ws();
+      if (this.i >= this.n) this.fail('unexpected end of input');
+      const c = text.charCodeAt(this.i);
+      let value: JsonValue | undefined;
+      let opened = false;
+      if (c === 0x7b || c === 0x5b) {
+        if (stack.length >= this.maxDepth) throw new EvidentError('JSON_TOO_DEEP', `nesting deeper than ${this.maxDepth} at position ${this.i}`);
+        const isArray = c === 0x5b;
+        const container: JsonValue[] | JsonObject = isArray ? [] : {};
+        this.emit(container);
+        stack.push({ container, isArray, key: undefined });
+        this.i++;
+        this.ws();
+        const close = text.charCodeAt(this.i);
+        if ((isArray && close === 0x5d) || (!isArray && close === 0x7d)) {
+          this.i++;
+          stack.pop();
+        } else {
+          opened = true;
+        }
+      } else if (c === 0x22) value = this.parseString();
+      else if (c === 0x2d || isDigit(c)) value = this.parseNumber();
+      else if (c === 0x74) value = this.literal('true', true);
+      else if (c === 0x66) value = this.literal('false', false);
+      else if (c === 0x6e) value = this.literal('null', null);
+      else this.fail('unexpected character');
+
+      if (value !== undefined) this.emit(value);
+
+      // If we just opened an object, read its first key.
+      if (opened) {
+        const top = stack[stack.length - 1]!;
+        if (!top.isArray) this.readKey(top);
         continue;
       }
-      fail(top.isArray ? "expected ',' or ']'" : "expected ',' or '}'");
+      // After a complete value: close containers / separators.
+      while (true) {
+        const top = stack[stack.length - 1];
+        if (!top) break;
+        this.ws();
+        const d = text.charCodeAt(this.i);
+        if (d === 0x2c) {
+          this.i++;
+          if (!top.isArray) this.readKey(top);
+          break;
+        }
+        if ((top.isArray && d === 0x5d) || (!top.isArray && d === 0x7d)) {
+          this.i++;
+          stack.pop();
+          continue;
+        }
+        this.fail(top.isArray ? "expected ',' or ']'" : "expected ',' or '}'");
+      }
+      if (stack.length === 0 && this.haveResult) break;
     }
-    if (stack.length === 0 && haveResult) break;
-  }
-  ws();
-  if (i < n) fail('unexpected data after JSON value');
-  return result as JsonValue;
-
-  function readKey(top: Frame): void {
-    ws();
-    if (text.charCodeAt(i) !== 0x22) fail('expected string key');
-    const keyAt = i;
-    const key = parseString();
-    if (top.keys) {
-      if (top.keys.has(key)) throw new EvidentError('JSON_DUPLICATE_KEY', `duplicate key ${JSON.stringify(key)} at position ${keyAt}`);
-      top.keys.add(key);
-    }
-    ws();
-    if (text.charCodeAt(i) !== 0x3a) fail("expected ':'");
-    i++;
-    top.key = key;
+    this.ws();
+    if (this.i < this.n) this.fail('unexpected data after JSON value');
+    return this.result as JsonValue;
   }
 }
 
