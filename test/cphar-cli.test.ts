@@ -7,7 +7,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawnSync, spawn } from 'node:child_process';
 import { openDb, testPostgresUrl } from '../src/store/db.ts';
-import { sqlFor } from '../src/profiles/cphar/sql.ts';
+import { sqlFor } from '../src/store/sql.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-cphar-cli-'));

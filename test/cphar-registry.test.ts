@@ -13,7 +13,7 @@ import { Registry } from '../src/profiles/cphar/registry.ts';
 import { DbNonceStore } from '../src/profiles/cphar/nonces.ts';
 import { makeChallenge, signAttestation, formatTime } from '../src/profiles/cphar/messages.ts';
 import { verifyAttestation, verifyToReport, type VerifyContext } from '../src/profiles/cphar/verify.ts';
-import { sqlFor } from '../src/profiles/cphar/sql.ts';
+import { sqlFor } from '../src/store/sql.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-cphar-reg-'));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));

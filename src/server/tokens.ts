@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { DbHandle } from '../store/db.ts';
+import { sqlFor, type Sql } from '../store/sql.ts';
 import { sha256Hex, timingSafeEqualString } from '../kernel/digest.ts';
 import { EvidentError } from '../kernel/errors.ts';
 
@@ -27,19 +28,17 @@ function parseScopes(list: readonly string[]): Scope[] {
 }
 
 export class TokenStore {
-  private constructor(private readonly h: DbHandle) {}
+  private constructor(private readonly q: Sql) {}
 
   static async open(h: DbHandle): Promise<TokenStore> {
-    const ddl = `CREATE TABLE IF NOT EXISTS evident_tokens (id TEXT PRIMARY KEY, hash TEXT NOT NULL, scopes TEXT NOT NULL, label TEXT NOT NULL, created_at TEXT NOT NULL)`;
-    if (h.kind === 'sqlite') h.db.exec(ddl);
-    else await h.pool.query(ddl);
-    return new TokenStore(h);
+    const q = sqlFor(h);
+    await q.ddl(['CREATE TABLE IF NOT EXISTS evident_tokens (id TEXT PRIMARY KEY, hash TEXT NOT NULL, scopes TEXT NOT NULL, label TEXT NOT NULL, created_at TEXT NOT NULL)']);
+    return new TokenStore(q);
   }
 
   async count(): Promise<number> {
-    if (this.h.kind === 'sqlite') return (this.h.db.prepare('SELECT COUNT(*) AS n FROM evident_tokens').get() as { n: number }).n;
-    const r = await this.h.pool.query('SELECT COUNT(*)::int AS n FROM evident_tokens');
-    return r.rows[0].n as number;
+    const rows = await this.q.all<{ n: number | string }>('SELECT COUNT(*) AS n FROM evident_tokens');
+    return Number(rows[0]!.n);
   }
 
   /** Create a token; the secret is returned once and never stored. */
@@ -49,22 +48,16 @@ export class TokenStore {
     const secret = randomBytes(32).toString('base64url');
     const token = `${TOKEN_PREFIX}${id}_${secret}`;
     const record: TokenRecord = { id, scopes: sc, label, createdAt: new Date().toISOString() };
-    const args = [id, sha256Hex(token), sc.join(','), label, record.createdAt];
-    if (this.h.kind === 'sqlite') this.h.db.prepare('INSERT INTO evident_tokens (id, hash, scopes, label, created_at) VALUES (?, ?, ?, ?, ?)').run(...args);
-    else await this.h.pool.query('INSERT INTO evident_tokens (id, hash, scopes, label, created_at) VALUES ($1, $2, $3, $4, $5)', args);
+    await this.q.run('INSERT INTO evident_tokens (id, hash, scopes, label, created_at) VALUES (?, ?, ?, ?, ?)', [id, sha256Hex(token), sc.join(','), label, record.createdAt]);
     return { token, record };
   }
 
   async revoke(id: string): Promise<boolean> {
-    if (this.h.kind === 'sqlite') return this.h.db.prepare('DELETE FROM evident_tokens WHERE id = ?').run(id).changes > 0;
-    return ((await this.h.pool.query('DELETE FROM evident_tokens WHERE id = $1', [id])).rowCount ?? 0) > 0;
+    return (await this.q.run('DELETE FROM evident_tokens WHERE id = ?', [id])) > 0;
   }
 
   async list(): Promise<TokenRecord[]> {
-    const rows: Array<{ id: string; scopes: string; label: string; created_at: string }> =
-      this.h.kind === 'sqlite'
-        ? (this.h.db.prepare('SELECT id, scopes, label, created_at FROM evident_tokens ORDER BY created_at').all() as never)
-        : (await this.h.pool.query('SELECT id, scopes, label, created_at FROM evident_tokens ORDER BY created_at')).rows;
+    const rows = await this.q.all<{ id: string; scopes: string; label: string; created_at: string }>('SELECT id, scopes, label, created_at FROM evident_tokens ORDER BY created_at');
     return rows.map((r) => ({ id: r.id, scopes: r.scopes.split(',') as Scope[], label: r.label, createdAt: r.created_at }));
   }
 
@@ -73,10 +66,7 @@ export class TokenStore {
     const m = TOKEN_RE.exec(token);
     if (!m) return undefined;
     const id = m[1]!;
-    const row: { hash: string; scopes: string; label: string; created_at: string } | undefined =
-      this.h.kind === 'sqlite'
-        ? (this.h.db.prepare('SELECT hash, scopes, label, created_at FROM evident_tokens WHERE id = ?').get(id) as never)
-        : (await this.h.pool.query('SELECT hash, scopes, label, created_at FROM evident_tokens WHERE id = $1', [id])).rows[0];
+    const row = (await this.q.all<{ hash: string; scopes: string; label: string; created_at: string }>('SELECT hash, scopes, label, created_at FROM evident_tokens WHERE id = ?', [id]))[0];
     const presented = sha256Hex(token);
     if (!row) {
       timingSafeEqualString(presented, presented);

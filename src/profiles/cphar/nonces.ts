@@ -6,7 +6,7 @@
  * nonces the store never issued), so a replay is rejected across restarts and across processes sharing the DB.
  */
 import type { DbHandle } from '../../store/db.ts';
-import { checkPrefix, sqlFor, type Sql } from './sql.ts';
+import { checkPrefix, sqlFor, type Sql } from '../../store/sql.ts';
 
 export type ConsumeResult =
   | { status: 'OK'; issuedAt?: number; sealId?: string }

@@ -14,7 +14,7 @@ import { sha256Digest } from '../../kernel/digest.ts';
 import { utf8 } from '../../kernel/encoding.ts';
 import { importPublicKey, publicKeyJwk } from '../../kernel/keys.ts';
 import { EvidentError } from '../../kernel/errors.ts';
-import { checkPrefix, isUniqueViolation, sqlFor, type Sql } from './sql.ts';
+import { checkPrefix, isUniqueViolation, sqlFor, type Sql } from '../../store/sql.ts';
 import { formatTime, isMeasurement, isSealId, sealAlgOfKey, type SealAlg } from './messages.ts';
 
 export const SEAL_STATES = ['Manufactured', 'Registered', 'Inspected', 'Sealed', 'Attested', 'Broken', 'Retired', 'Revoked'] as const;

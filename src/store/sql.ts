@@ -1,10 +1,10 @@
 /**
- * A tiny SQL adapter over the kernel DB handle (src/store/db.ts) so the registry and the nonce store run the SAME
- * statements on SQLite (better-sqlite3) and PostgreSQL (pg). Statements use `?` placeholders; they are rewritten to
- * `$n` for PostgreSQL. Only portable SQL is used (ON CONFLICT, partial unique indexes, RETURNING is avoided).
+ * A tiny SQL adapter over the DB handle (src/store/db.ts) so every store (tokens, receipt index, CPHAR registry and
+ * nonces…) runs the SAME statements on SQLite (better-sqlite3, statements prepared once) and PostgreSQL (pg).
+ * Statements use `?` placeholders; they are rewritten to `$n` for PostgreSQL. Only portable SQL is used (ON CONFLICT, partial unique indexes, RETURNING is avoided).
  */
-import type { DbHandle } from '../../store/db.ts';
-import { EvidentError } from '../../kernel/errors.ts';
+import type { DbHandle } from './db.ts';
+import { EvidentError } from '../kernel/errors.ts';
 
 export type Row = Record<string, unknown>;
 
