@@ -96,6 +96,14 @@ export function noteSigner(name: string, privateKey: KeyObject, type: NoteSigTyp
 }
 
 /** Parse "<name>+<hash>+<base64(type||pub)>"; the hash must match. Throws KEY_INVALID / KEY_UNSUPPORTED. */
+/** Shape of a C2SP verifier key `<name>+<8 hex key hash>+<base64 key>` (cheap test; parseVkey validates fully). */
+export const VKEY_RE = /^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/;
+
+/** True when a string has the shape of a C2SP verifier key. */
+export function looksLikeVkey(s: string): boolean {
+  return VKEY_RE.test(s);
+}
+
 export function parseVkey(vkey: string): NoteVerifier {
   if (typeof vkey !== 'string' || vkey.length > 4096) throw new EvidentError('KEY_INVALID', 'vkey must be a short string');
   const s = vkey.trim();

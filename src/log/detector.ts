@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import type { Detector, VerifyInput, VerifyOptions } from '../verify/detect.ts';
 import { Report, type FailureCategory } from '../verify/report.ts';
 import { EvidentError } from '../kernel/errors.ts';
-import { noteVerifier, parseNote, parseVkey, type NoteVerifier } from '../kernel/note.ts';
+import { looksLikeVkey, noteVerifier, parseNote, parseVkey, type NoteVerifier } from '../kernel/note.ts';
 import { algOfKey } from '../kernel/keys.ts';
 import { loadPublicKey, readKeyText } from '../store/keyfiles.ts';
 import { TLOG_PROOF_HEADER, parseTlogProof, verifyTlogProof, type TlogProof } from './tlogproof.ts';
@@ -21,7 +21,6 @@ import { parseCheckpoint } from './checkpoint.ts';
 import { toHex } from '../kernel/encoding.ts';
 import { hashLeaf } from './merkle.ts';
 
-const VKEY_RE = /^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/;
 const HEADER = new TextEncoder().encode(TLOG_PROOF_HEADER + '\n');
 
 function code(e: unknown, fallback: string): string {
@@ -31,10 +30,10 @@ function code(e: unknown, fallback: string): string {
 /** Load the pinned log key (vkey string, vkey file or Ed25519 public key file) for a log origin. */
 export function loadLogKey(spec: string, origin: string): NoteVerifier {
   const s = spec.trim();
-  if (VKEY_RE.test(s)) return parseVkey(s);
+  if (looksLikeVkey(s)) return parseVkey(s);
   if (!s.includes('-----BEGIN') && !s.startsWith('{')) {
     const text = readKeyText(s, 'log key file').trim();
-    if (VKEY_RE.test(text)) return parseVkey(text);
+    if (looksLikeVkey(text)) return parseVkey(text);
   }
   const key = loadPublicKey(s);
   if (algOfKey(key) !== 'ed25519') throw new EvidentError('KEY_UNSUPPORTED', 'log keys must be Ed25519');

@@ -11,7 +11,7 @@ import { Report, type FailureCategory } from './report.ts';
 import type { Detector, VerifyInput, VerifyOptions } from './detect.ts';
 import { EvidentError } from '../kernel/errors.ts';
 import { checkDsse, looksLikeDsse, parseDsse, IN_TOTO_PAYLOAD_TYPE, type ParsedDsse } from '../kernel/dsse.ts';
-import { looksLikeSignedNote, parseNote, openNote, parseVkey, noteVerifier, formatKeyHash, NOTE_SIG_ED25519, NOTE_SIG_COSIGNATURE_V1, type NoteVerifier, type ParsedNote } from '../kernel/note.ts';
+import { looksLikeSignedNote, looksLikeVkey, parseNote, openNote, parseVkey, noteVerifier, formatKeyHash, NOTE_SIG_ED25519, NOTE_SIG_COSIGNATURE_V1, type NoteVerifier, type ParsedNote } from '../kernel/note.ts';
 import { algOfKey, keyId, KEY_ID_STYLES } from '../kernel/keys.ts';
 import { TrustStore, type TrustEntry } from '../kernel/truststore.ts';
 import { loadPublicKey, loadTrustStore, readKeyText } from '../store/keyfiles.ts';
@@ -30,7 +30,6 @@ function errCode(e: unknown, fallback: string): string {
   return (e as { code?: string })?.code ?? fallback;
 }
 
-const VKEY_RE = /^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/;
 
 /** Load --key / --trust (and, for notes, vkeys). Failures are recorded as key-category checks. */
 function loadKeys(report: Report, opts: VerifyOptions, allowVkeys: boolean): KeySources {
@@ -39,13 +38,13 @@ function loadKeys(report: Report, opts: VerifyOptions, allowVkeys: boolean): Key
   if (allowVkeys && typeof opts.logKey === 'string') specs.push(opts.logKey);
   for (const spec of specs) {
     try {
-      if (allowVkeys && VKEY_RE.test(spec.trim())) {
+      if (allowVkeys && looksLikeVkey(spec.trim())) {
         out.vkeys.push(parseVkey(spec));
         continue;
       }
       if (allowVkeys && !spec.includes('-----BEGIN') && !spec.trimStart().startsWith('{')) {
         const text = readKeyText(spec);
-        if (VKEY_RE.test(text.trim())) {
+        if (looksLikeVkey(text.trim())) {
           out.vkeys.push(parseVkey(text));
           continue;
         }
