@@ -208,3 +208,32 @@ for (const be of backends) {
     }
   });
 }
+
+test('sqlite: statements from outside an open transaction wait for it (a rollback never undoes them); nested use inside runs', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-sqltx-'));
+  const h = await openDb(`sqlite:${path.join(dir, 't.db')}`);
+  try {
+    const a = sqlFor(h);
+    const b = sqlFor(h);
+    await a.exec('CREATE TABLE t (v TEXT)');
+    let outside: Promise<number> | undefined;
+    // another caller on the same connection (e.g. another request), arriving while the transaction is open
+    const timer = setTimeout(() => (outside = b.run('INSERT INTO t VALUES (?)', ['outside'])), 5);
+    await assert.rejects(
+      a.tx(async (t) => {
+        await t.run('INSERT INTO t VALUES (?)', ['in-tx']);
+        await new Promise((r) => setTimeout(r, 30)); // the body awaits real I/O
+        await b.run('INSERT INTO t VALUES (?)', ['nested']); // same async context: part of the transaction
+        throw new Error('roll back');
+      }),
+      /roll back/,
+    );
+    clearTimeout(timer);
+    assert.ok(outside);
+    await outside;
+    assert.deepEqual((await a.all<{ v: string }>('SELECT v FROM t ORDER BY v')).map((r) => r.v), ['outside']);
+  } finally {
+    await h.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -3,6 +3,7 @@
  * nonces…) runs the SAME statements on SQLite (better-sqlite3, statements prepared once) and PostgreSQL (pg).
  * Statements use `?` placeholders; they are rewritten to `$n` for PostgreSQL. Only portable SQL is used (ON CONFLICT, partial unique indexes, RETURNING is avoided).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DbHandle } from './db.ts';
 import { EvidentError } from '../kernel/errors.ts';
 
@@ -39,6 +40,16 @@ function wrapErr(e: unknown): never {
   throw new EvidentError('IO_ERROR', `database error: ${(e as Error).message}`, { cause: e });
 }
 
+const txScope = new AsyncLocalStorage<object>();
+
+/** Per-connection state shared by every Sql made for one SQLite handle: the open transaction, if any. */
+const sqliteStates = new WeakMap<object, { busy: Promise<void> | undefined }>();
+function sqliteState(db: object): { busy: Promise<void> | undefined } {
+  let s = sqliteStates.get(db);
+  if (!s) sqliteStates.set(db, (s = { busy: undefined }));
+  return s;
+}
+
 export function sqlFor(h: DbHandle): Sql {
   if (h.kind === 'sqlite') {
     const db = h.db;
@@ -52,34 +63,56 @@ export function sqlFor(h: DbHandle): Sql {
       }
       return st;
     };
-    const q: Sql = {
-      kind: 'sqlite',
-      async run(s, p = []) {
-        return prep(s).run(...p).changes;
-      },
-      async all<T extends Row>(s: string, p: unknown[] = []) {
-        return prep(s).all(...p) as T[];
-      },
-      async exec(s) {
-        db.exec(s);
-      },
-      async ddl(stmts) {
-        for (const st of stmts) db.exec(st);
-      },
-      async tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> {
-        if (db.inTransaction) return fn(q);
-        db.exec('BEGIN IMMEDIATE');
-        try {
-          const r = await fn(q);
-          db.exec('COMMIT');
-          return r;
-        } catch (e) {
-          if (db.inTransaction) db.exec('ROLLBACK');
-          throw e;
-        }
-      },
+    // One connection: while a transaction is open (its body may await), statements from other callers must not
+    // run inside it — a rollback would undo them. They wait for it; code in the body's async context goes ahead.
+    const st = sqliteState(db);
+    const idle = async (): Promise<void> => {
+      while (st.busy) await st.busy;
     };
-    return q;
+    // code running in a transaction body's async context (also through another Sql of the same handle) is inside
+    const inside = (): boolean => txScope.getStore() === db;
+    {
+      const q: Sql = {
+        kind: 'sqlite',
+        async run(s, p = []) {
+          if (st.busy && !inside()) await idle();
+          return prep(s).run(...p).changes;
+        },
+        async all<T extends Row>(s: string, p: unknown[] = []) {
+          if (st.busy && !inside()) await idle();
+          return prep(s).all(...p) as T[];
+        },
+        async exec(s) {
+          if (st.busy && !inside()) await idle();
+          db.exec(s);
+        },
+        async ddl(stmts) {
+          if (st.busy && !inside()) await idle();
+          for (const x of stmts) db.exec(x);
+        },
+        async tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> {
+          if (inside()) return fn(q);
+          await idle();
+          let release!: () => void;
+          st.busy = new Promise<void>((r) => (release = r));
+          try {
+            db.exec('BEGIN IMMEDIATE');
+            try {
+              const r = await txScope.run(db, () => fn(q));
+              db.exec('COMMIT');
+              return r;
+            } catch (e) {
+              if (db.inTransaction) db.exec('ROLLBACK');
+              throw e;
+            }
+          } finally {
+            st.busy = undefined;
+            release();
+          }
+        },
+      };
+      return q;
+    }
   }
   const pool = h.pool;
   type Client = { query(s: string, p?: unknown[]): Promise<{ rowCount: number | null; rows: unknown[] }> };
