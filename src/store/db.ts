@@ -62,6 +62,10 @@ async function doOpen(url: string): Promise<DbHandle> {
     };
   }
   const pool = new pg.Pool({ connectionString: parsed.url, max: 10 });
+  // An idle client whose connection the server drops (restart, failover, terminated backend) emits 'error' on
+  // the pool; unhandled, that would crash the process. The pool discards that client and the next query
+  // connects afresh, so noting it is enough.
+  pool.on('error', (e) => process.emitWarning(`PostgreSQL idle connection lost (${redact(parsed.url)}): ${e.message}`, { code: 'EVIDENT_PG_IDLE_ERROR' }));
   // fail fast with a clear error when the server is unreachable
   try {
     const c = await pool.connect();
