@@ -47,7 +47,7 @@ function baseline(): number {
 }
 
 async function run(name: string, db: string, table: string): Promise<{ rate: number; median: number; p99: number }> {
-  const log = await openLog({ db, signer, origin, table, batchSize: BATCH, batchMs: 5 });
+  const log = await openLog({ db, signer, origin, table, batchSize: BATCH });
   try {
     const t0 = performance.now();
     const WINDOW = BATCH * 4;

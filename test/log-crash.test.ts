@@ -135,7 +135,7 @@ if (!process.env.EVIDENT_CRASH_CHILD) {
       process.stdout.write(`# postgres crash: ${REPS} kills, ${r.acked} acknowledged appends, ${r.stored} stored, ${r.checkpoints} consistency checks\n`);
     } finally {
       const pool = new pg.Pool({ connectionString: PG, max: 1 });
-      for (const s of ['meta', 'entries', 'nodes', 'state', 'checkpoints']) await pool.query(`DROP TABLE IF EXISTS ${table}_${s}`);
+      for (const s of ['meta', 'entries', 'nodes', 'state', 'checkpoints', 'queue', 'acks']) await pool.query(`DROP TABLE IF EXISTS ${table}_${s}`);
       await pool.end();
     }
   });

@@ -24,7 +24,7 @@ const prefix = () => `t${process.pid}_${Date.now() % 1e6}_${seq++}`;
 async function dropPg(table: string): Promise<void> {
   const pool = new pg.Pool({ connectionString: PG, max: 1 });
   try {
-    for (const s of ['meta', 'entries', 'nodes', 'state', 'checkpoints']) await pool.query(`DROP TABLE IF EXISTS ${table}_${s}`);
+    for (const s of ['meta', 'entries', 'nodes', 'state', 'checkpoints', 'queue', 'acks']) await pool.query(`DROP TABLE IF EXISTS ${table}_${s}`);
   } finally {
     await pool.end();
   }

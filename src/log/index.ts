@@ -4,6 +4,9 @@
  *   const log = await openLog({ db: 'sqlite:./evident-data/evident.db', signer, origin: 'example.com/log' });
  *   const { index, checkpoint } = await log.append('hello');   // resolves after the covering checkpoint is committed
  *   const proof = await log.tlogProof(index);                  // offline receipt (c2sp.org/tlog-proof@v1)
+ *
+ * PostgreSQL logs may be shared by several processes: the one holding the sequencer role commits, the others
+ * forward their appends through the database and take over when it dies (sequencer.ts, storage/postgres.ts).
  */
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -30,6 +33,7 @@ export * from './tiles.ts';
 export { formatProofLines, parseProofLines } from './proof.ts';
 export type { LogStorage, LogMeta } from './storage/types.ts';
 export type { AppendResult } from './sequencer.ts';
+export { sequencerLockKey, queueChannels } from './storage/postgres.ts';
 
 export interface OpenLogOptions {
   /** sqlite:PATH | sqlite::memory: | postgres://… */
@@ -43,6 +47,10 @@ export interface OpenLogOptions {
   table?: string;
   /** Record this key file path in the log metadata (CLI `log init`). */
   keyPath?: string;
+  /** PostgreSQL: role attempts / ack polls interval in ms (default 250). */
+  pollMs?: number;
+  /** PostgreSQL: a forwarded append not acknowledged after this long is withdrawn and fails with LOG_TIMEOUT (default 30000). */
+  forwardTimeoutMs?: number;
 }
 
 export interface TransparencyLog {
@@ -56,6 +64,11 @@ export interface TransparencyLog {
   getEntry(index: number): Promise<Uint8Array | undefined>;
   /** Wait until every queued append is committed. */
   flush(): Promise<void>;
+  /**
+   * True while this handle sequences the log: SQLite with a signer, or PostgreSQL while it holds the sequencer
+   * role. False for read-only handles and for PostgreSQL handles that forward their appends to another process.
+   */
+  isSequencer(): boolean;
   meta(): Promise<LogMeta | undefined>;
   readonly storage: LogStorage;
   close(): Promise<void>;
@@ -79,6 +92,9 @@ export async function openStorage(db: string, table = 'tlog'): Promise<LogStorag
     return s;
   }
   const pool = new pg.Pool({ connectionString: u.url, max: 4 });
+  // An idle pooled connection that the server ends (restart, pg_terminate_backend, DROP … FORCE) is dropped by the
+  // pool, which then emits 'error': without a listener that would be an uncaught exception in a long-lived process.
+  pool.on('error', () => {});
   try {
     const c = await pool.connect();
     c.release();
@@ -86,7 +102,14 @@ export async function openStorage(db: string, table = 'tlog'): Promise<LogStorag
     await pool.end().catch(() => {});
     throw new EvidentError('IO_ERROR', `cannot connect to PostgreSQL at ${redact(u.url)}: ${(e as Error).message}`, { cause: e });
   }
-  const s = new PostgresLogStorage(pool, table, () => pool.end());
+  // the control connection of a signing handle (sequencer role lock + LISTEN) is its own client, outside the pool
+  const control = async (): Promise<pg.Client> => {
+    const c = new pg.Client({ connectionString: u.url, keepAlive: true });
+    c.on('error', () => {}); // until the storage attaches its own handlers
+    await c.connect();
+    return c;
+  };
+  const s = new PostgresLogStorage(pool, table, () => pool.end(), control);
   await s.init();
   return s;
 }
@@ -105,11 +128,14 @@ export async function openLog(opts: OpenLogOptions): Promise<TransparencyLog> {
       meta = { origin, vkey: meta?.vkey ?? vkey, keyPath: opts.keyPath ?? meta?.keyPath };
       await storage.setMeta(meta);
     }
+    // PostgreSQL: exactly one signing process sequences (session advisory lock); the others forward
+    const shared = opts.signer && storage instanceof PostgresLogStorage ? storage : undefined;
+    if (shared) await shared.acquireSequencerLock();
     let state = await storage.loadState();
     if (state.checkpoint && parseCheckpoint(state.checkpoint.slice(0, state.checkpoint.indexOf('\n\n') + 1)).size !== state.size) {
       throw new EvidentError('IO_ERROR', 'stored checkpoint does not match the stored tree size');
     }
-    if (!state.checkpoint && opts.signer && state.size === 0) {
+    if (!state.checkpoint && opts.signer && state.size === 0 && (!shared || shared.holdsRole)) {
       const checkpoint = signCheckpoint({ origin, size: 0, rootHash: emptyRoot() }, opts.signer);
       try {
         await storage.commit({ startIndex: 0, entries: [], leafHashes: [], nodes: [], size: 0, compact: [], checkpoint });
@@ -119,7 +145,12 @@ export async function openLog(opts: OpenLogOptions): Promise<TransparencyLog> {
       state = await storage.loadState();
     }
     const seq = opts.signer
-      ? new Sequencer(storage, state, { origin, signer: opts.signer, batchSize: opts.batchSize, batchMs: opts.batchMs, dedupe: opts.dedupe })
+      ? new Sequencer(
+          storage,
+          state,
+          { origin, signer: opts.signer, batchSize: opts.batchSize, batchMs: opts.batchMs, dedupe: opts.dedupe, pollMs: opts.pollMs, forwardTimeoutMs: opts.forwardTimeoutMs },
+          shared,
+        )
       : undefined;
     return new Log(origin, storage, seq);
   } catch (e) {
@@ -194,6 +225,10 @@ class Log implements TransparencyLog {
 
   async flush(): Promise<void> {
     await this.seq?.drain();
+  }
+
+  isSequencer(): boolean {
+    return this.seq?.isSequencer ?? false;
   }
 
   meta(): Promise<LogMeta | undefined> {

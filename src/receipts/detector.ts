@@ -3,12 +3,16 @@
  *
  * Checks: shape (input) → id = sha256(JCS(envelope)) (integrity) → the DSSE envelope against the pinned issuer key
  * (same checks as `dsse`, prefixed `envelope.`) → the tlog-proof against the pinned log key (prefixed `log.`), whose
- * `extra` must be exactly the receipt's entry and whose index must match `log.index`.
+ * `extra` must be exactly the receipt's entry and whose index must match `log.index`. HashMatch / ELI / WCP
+ * statements (predicate types https://evident.dev/{hashmatch,eli,wcp}/v1) also get `predicate*` checks: their
+ * subjects and hashes must follow from the predicate's own data (integrity).
  */
 import type { Detector, VerifyInput, VerifyOptions } from '../verify/detect.ts';
 import { bytesInput } from '../verify/detect.ts';
 import { Report } from '../verify/report.ts';
-import { isJsonObject, toPlain, type JsonValue } from '../kernel/json/index.ts';
+import { isJsonObject, parseJson, toPlain, type JsonValue } from '../kernel/json/index.ts';
+import { parseDsse, IN_TOTO_PAYLOAD_TYPE } from '../kernel/dsse.ts';
+import { checkFormatStatement } from './formats.ts';
 import { sha256Digest, timingSafeEqualBytes } from '../kernel/digest.ts';
 import { dsseDetector } from '../verify/kernel-detectors.ts';
 import { detectors as logDetectors } from '../log/detector.ts';
@@ -37,6 +41,7 @@ async function verifyReceipt(input: VerifyInput, opts: VerifyOptions): Promise<R
 
   const env = await dsseDetector.verify(bytesInput(new TextEncoder().encode(JSON.stringify(r.envelope))), { ...opts, logKey: undefined });
   report.merge(env, 'envelope.');
+  predicateChecks(report, r.envelope);
 
   let proofOk = true;
   try {
@@ -58,6 +63,26 @@ async function verifyReceipt(input: VerifyInput, opts: VerifyOptions): Promise<R
     report.merge(await tlog.verify(bytesInput(new TextEncoder().encode(r.tlog_proof)), { ...opts, keys: [] }), 'log.');
   }
   return report;
+}
+
+/**
+ * HashMatch / ELI / WCP statements (./formats.ts): the subjects and hashes must follow from the predicate itself.
+ * Cheap (no artifact, no I/O); other payloads are not judged here.
+ */
+function predicateChecks(report: Report, envelope: unknown): void {
+  let statement: unknown;
+  try {
+    const p = parseDsse(envelope);
+    if (p.payloadType !== IN_TOTO_PAYLOAD_TYPE) return;
+    statement = toPlain(parseJson(p.payload, { maxDepth: 64 }));
+  } catch {
+    return; // the envelope checks already report an unreadable envelope or payload
+  }
+  const problems = checkFormatStatement(statement);
+  if (problems === undefined) return;
+  const type = (statement as { predicateType: string }).predicateType;
+  if (problems.length === 0) report.pass('predicate', `${type}: subjects and hashes follow from the predicate`);
+  for (const pr of problems) report.fail(pr.id, 'integrity', 'PREDICATE_MISMATCH', pr.message, { expected: pr.expected, actual: pr.actual });
 }
 
 export const receiptDetector: Detector = {

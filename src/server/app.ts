@@ -10,7 +10,7 @@ import type { KeyObject } from 'node:crypto';
 import { parseJson } from '../kernel/json/index.ts';
 import { EvidentError } from '../kernel/errors.ts';
 import { parseBase64 } from '../kernel/encoding.ts';
-import { publicKeyJwk, publicKeyPem, keyId, algOfKey, JOSE_ALG } from '../kernel/keys.ts';
+import { publicKeyJwk, publicKeyPem, keyId, algOfKey, isSigAlg, JOSE_ALG, SIG_ALGS, type SigAlg } from '../kernel/keys.ts';
 import { bytesInput, verifyAny, listFormats } from '../verify/detect.ts';
 import type { DbHandle } from '../store/db.ts';
 import { TokenStore, SCOPES, type Scope, type TokenRecord } from './tokens.ts';
@@ -21,21 +21,31 @@ import { parseTileIndexPath, TILE_WIDTH } from '../log/tiles.ts';
 import { toBase64 } from '../kernel/encoding.ts';
 import { issueReceipt, receiptAt, RECEIPT_FORMAT, type ReceiptRequest } from '../receipts/receipt.ts';
 import { ReceiptIndex } from './receipt-index.ts';
+import { receiptBodySchema, toReceiptRequest, checkReceiptPolicy, refusalStatus, type ReceiptBody } from './receipt-request.ts';
+import { WcpStore } from './wcp-store.ts';
+import { useLosslessJsonBodies, losslessBody } from './lossless-body.ts';
 import { errorSchema, fail, type RouteContext } from './context.ts';
+import { VKEY_RE } from '../kernel/note.ts';
 import { ROUTE_MODULES, type RouteModule } from './routes/index.ts';
 
 export interface ServiceKey {
   kid: string;
+  /** The private key for the active key (it signs), the public key otherwise. */
   key: KeyObject;
   status: 'active' | 'retired' | 'revoked';
   createdAt: string;
+  retiredAt?: string;
+  revokedAt?: string;
+  revocationReason?: string;
 }
 
 export interface ServerOptions {
   db: DbHandle;
   tokens: TokenStore;
-  /** Service signing keys, newest (active) first. Only public halves are ever served. */
+  /** Service signing keys, newest (active) first. Only public halves are ever served. A key ring updates it in place. */
   keys: ServiceKey[];
+  /** The key ring behind `keys` (keyring.ts): enables POST /v1/keys/rotate and /v1/keys/{kid}/revoke. */
+  keyRing?: import('./keyring.ts').KeyRing;
   bodyLimit?: number;
   maxJsonDepth?: number;
   logger?: boolean | object;
@@ -47,12 +57,13 @@ export interface ServerOptions {
   rateLimit?: RateLimitOptions;
   /** Extra route modules (src/server/routes/*) registered after the core routes' auth set-up. */
   routeModules?: RouteModule[];
+  /** HarmonyØ4 engine resolved once at start-up (loadSealedEngine); served by the engine routes (503 without it). */
+  engine?: import('../profiles/h4/sealing.ts').SealedEngineStatus;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export const DEFAULT_MAX_JSON_DEPTH = 64;
 
-const VKEY_RE = /^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/;
 
 
 const reportSchema = {
@@ -78,7 +89,17 @@ const jwkSchema = { type: 'object', additionalProperties: true, required: ['kty'
 const keyInfoSchema = {
   type: 'object',
   required: ['kid', 'alg', 'status', 'created_at', 'jwk', 'public_key_pem'],
-  properties: { kid: { type: 'string' }, alg: { type: 'string' }, status: { type: 'string' }, created_at: { type: 'string' }, jwk: jwkSchema, public_key_pem: { type: 'string' } },
+  properties: {
+    kid: { type: 'string' },
+    alg: { type: 'string' },
+    status: { type: 'string', enum: ['active', 'retired', 'revoked'] },
+    created_at: { type: 'string' },
+    retired_at: { type: 'string' },
+    revoked_at: { type: 'string' },
+    revocation_reason: { type: 'string' },
+    jwk: jwkSchema,
+    public_key_pem: { type: 'string' },
+  },
 } as const;
 
 
@@ -179,15 +200,31 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return reply.type('text/plain; version=0.0.4').send(lines.join('\n') + '\n');
   });
 
-  // ---- keys (ELI-compatible shapes: kid, alg, jwk, public_key_pem)
+  // ---- keys (ELI-compatible shapes: kid, alg, jwk, public_key_pem); rotation and revocation through the key ring
   const keyInfo = (k: ServiceKey) => ({
     kid: k.kid,
     alg: JOSE_ALG[algOfKey(k.key)],
     status: k.status,
     created_at: k.createdAt,
+    ...(k.retiredAt ? { retired_at: k.retiredAt } : {}),
+    ...(k.revokedAt ? { revoked_at: k.revokedAt } : {}),
+    ...(k.revocationReason ? { revocation_reason: k.revocationReason } : {}),
     jwk: publicKeyJwk(k.key, { kid: k.kid, alg: JOSE_ALG[algOfKey(k.key)], use: 'sig' }),
     public_key_pem: publicKeyPem(k.key),
   });
+  const keyRing = opts.keyRing;
+  if (keyRing) {
+    // another process sharing the data directory (a second instance, `evident keys rotate`) may have changed the
+    // ring: re-read it when ring.json changed (stat at most every 500 ms); a bad ring file keeps the loaded keys
+    app.addHook('onRequest', async (req) => {
+      try {
+        keyRing.refresh();
+      } catch (e) {
+        req.log.error({ err: { message: (e as Error).message } }, 'key ring reload failed; keeping the loaded keys');
+      }
+    });
+  }
+  const keyById = (kid: string) => opts.keys.find((x) => x.kid === kid);
   app.get('/.well-known/jwks.json', { schema: { response: { 200: { type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: jwkSchema } } } } } }, async (_req, reply) => {
     reply.header('cache-control', 'public, max-age=60');
     return { keys: opts.keys.filter((k) => k.status !== 'revoked').map((k) => keyInfo(k).jwk) };
@@ -197,8 +234,88 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     '/v1/keys/:kid',
     { schema: { params: { type: 'object', properties: { kid: { type: 'string', maxLength: 200 } } }, response: { 200: keyInfoSchema, 404: errorSchema } } },
     async (req, reply) => {
-      const k = opts.keys.find((x) => x.kid === req.params.kid);
+      const k = keyById(req.params.kid);
       return k ? keyInfo(k) : fail(reply, 404, 'KEY_NOT_FOUND', `no key ${JSON.stringify(req.params.kid)}`);
+    },
+  );
+  /** Optional JSON object body (a bare POST has none): only the listed members, each a string. */
+  const optionalBody = (body: unknown, allowed: string[]): Record<string, string> => {
+    if (body === undefined || body === null) return {};
+    if (typeof body !== 'object' || Array.isArray(body)) throw new EvidentError('SCHEMA_INVALID', 'body must be a JSON object');
+    for (const [k, v] of Object.entries(body)) {
+      if (!allowed.includes(k)) throw new EvidentError('SCHEMA_INVALID', `unknown member ${JSON.stringify(k)} (allowed: ${allowed.join(', ')})`);
+      if (typeof v !== 'string' || v.length > 500) throw new EvidentError('SCHEMA_INVALID', `${k} must be a string (at most 500 characters)`);
+    }
+    return body as Record<string, string>;
+  };
+  const noRing = (reply: FastifyReply) => fail(reply, 503, 'KEY_RING_UNAVAILABLE', 'this server was started without a key ring');
+  // POST /v1/keys/rotate, optional body {"alg": "ed25519" | "es256" | "rs256"} (default ed25519): a new key becomes
+  // active and signs from now on; the previous active key is retired and stays published for verification.
+  // POST /v1/keys/{kid}/revoke, optional body {"reason": "…"}: left out of the JWKS, listed with revoked_at in
+  // /v1/keys, never signs again; revoking the active key first rotates to a new one.
+  app.post(
+    '/v1/keys/rotate',
+    {
+      preHandler: requireScope('admin'),
+      schema: {
+        response: {
+          201: { type: 'object', required: ['active', 'retired'], properties: { active: keyInfoSchema, retired: { type: 'array', items: { type: 'string' } } } },
+          400: errorSchema,
+          401: errorSchema,
+          403: errorSchema,
+          503: errorSchema,
+        },
+      },
+    },
+    async (req, reply) => {
+      if (!keyRing) return noRing(reply);
+      let alg: SigAlg = 'ed25519';
+      try {
+        const b = optionalBody(req.body, ['alg']);
+        if (b.alg !== undefined) {
+          if (!isSigAlg(b.alg)) throw new EvidentError('SCHEMA_INVALID', `alg must be one of ${SIG_ALGS.join(', ')}`);
+          alg = b.alg;
+        }
+      } catch (e) {
+        return fail(reply, 400, (e as EvidentError).code, (e as Error).message);
+      }
+      const r = await keyRing.rotate(alg);
+      bump('evident_key_rotations_total');
+      return reply.code(201).send({ active: keyInfo(keyById(r.active.kid)!), retired: r.retired.map((e) => e.kid) });
+    },
+  );
+  app.post<{ Params: { kid: string } }>(
+    '/v1/keys/:kid/revoke',
+    {
+      preHandler: requireScope('admin'),
+      schema: {
+        params: { type: 'object', properties: { kid: { type: 'string', maxLength: 200 } } },
+        response: {
+          200: { type: 'object', required: ['revoked', 'active', 'rotated', 'already'], properties: { revoked: keyInfoSchema, active: keyInfoSchema, rotated: { type: 'boolean' }, already: { type: 'boolean' } } },
+          400: errorSchema,
+          401: errorSchema,
+          403: errorSchema,
+          404: errorSchema,
+          503: errorSchema,
+        },
+      },
+    },
+    async (req, reply) => {
+      if (!keyRing) return noRing(reply);
+      let reason: string | undefined;
+      try {
+        reason = optionalBody(req.body, ['reason']).reason;
+      } catch (e) {
+        return fail(reply, 400, (e as EvidentError).code, (e as Error).message);
+      }
+      try {
+        const r = await keyRing.revoke(req.params.kid, reason);
+        if (!r.already) bump('evident_key_revocations_total');
+        return { revoked: keyInfo(keyById(r.revoked.kid)!), active: keyInfo(keyById(r.active.kid)!), rotated: r.rotated, already: r.already };
+      } catch (e) {
+        if (e instanceof EvidentError && e.code === 'KEY_NOT_FOUND') return fail(reply, 404, e.code, e.message);
+        throw e;
+      }
     },
   );
 
@@ -273,53 +390,43 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       tlog_proof: { type: 'string' },
     },
   } as const;
-  app.post<{ Body: { format: 'in-toto' | 'dsse'; statement?: Record<string, unknown>; payload_type?: string; payload_base64?: string } }>(
-    '/v1/receipts',
-    {
-      preHandler: requireScope('issue'),
-      schema: {
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['format'],
-          properties: {
-            format: { type: 'string', enum: ['in-toto', 'dsse'], description: 'in-toto: an in-toto Statement v1 (signed as DSSE application/vnd.in-toto+json); dsse: any payload' },
-            statement: { type: 'object', additionalProperties: true },
-            payload_type: { type: 'string', maxLength: 256 },
-            payload_base64: { type: 'string' },
-          },
+  // Formats eli and wcp hash Python json.dumps forms (`1.0` ≠ `1`): this route's bodies are also kept lossless.
+  const wcpBans = await WcpStore.open(opts.db);
+  await app.register(async (scope) => {
+    useLosslessJsonBodies(scope, { bodyLimit, maxDepth });
+    scope.post<{ Body: ReceiptBody }>(
+      '/v1/receipts',
+      {
+        preHandler: requireScope('issue'),
+        schema: {
+          body: receiptBodySchema,
+          response: { 201: receiptSchema, 400: errorSchema, 401: errorSchema, 403: errorSchema, 422: errorSchema, 429: errorSchema, 503: errorSchema },
         },
-        response: { 201: receiptSchema, 400: errorSchema, 401: errorSchema, 403: errorSchema, 429: errorSchema },
       },
-    },
-    async (req, reply) => {
-      const b = req.body;
-      let r: ReceiptRequest;
-      try {
-        if (b.format === 'in-toto') {
-          if (!b.statement || b.payload_type !== undefined || b.payload_base64 !== undefined) throw new EvidentError('INPUT_INVALID', 'format in-toto takes "statement" only');
-          r = { format: 'in-toto', statement: b.statement };
-        } else {
-          if (b.statement !== undefined || b.payload_type === undefined || b.payload_base64 === undefined) throw new EvidentError('INPUT_INVALID', 'format dsse takes "payload_type" and "payload_base64"');
-          r = { format: 'dsse', payloadType: b.payload_type, payload: parseBase64(b.payload_base64) };
+      async (req, reply) => {
+        let r: ReceiptRequest;
+        try {
+          r = toReceiptRequest(req.body, losslessBody(req));
+        } catch (e) {
+          return fail(reply, 400, (e as EvidentError).code ?? 'INPUT_INVALID', (e as Error).message);
         }
-      } catch (e) {
-        return fail(reply, 400, (e as EvidentError).code ?? 'INPUT_INVALID', (e as Error).message);
-      }
-      const active = opts.keys.find((k) => k.status === 'active');
-      if (!active) return fail(reply, 503, 'NO_ACTIVE_KEY', 'the service has no active signing key');
-      let receipt;
-      try {
-        receipt = await issueReceipt(opts.log, { privateKey: active.key, kid: active.kid }, r);
-      } catch (e) {
-        if (e instanceof EvidentError && /^(INPUT_|JSON_)/.test(e.code)) return fail(reply, 400, e.code, e.message);
-        throw e;
-      }
-      await receipts.put(receipt.id, receipt.log.index, r.format);
-      bump('evident_receipts_issued_total');
-      return reply.code(201).send(receipt);
-    },
-  );
+        const active = opts.keys.find((k) => k.status === 'active');
+        if (!active) return fail(reply, 503, 'NO_ACTIVE_KEY', 'the service has no active signing key');
+        let receipt;
+        try {
+          await checkReceiptPolicy(r, wcpBans);
+          receipt = await issueReceipt(opts.log, { privateKey: active.key, kid: active.kid }, r);
+        } catch (e) {
+          const status = e instanceof EvidentError ? refusalStatus(e.code) : undefined;
+          if (status) return fail(reply, status, (e as EvidentError).code, (e as Error).message);
+          throw e;
+        }
+        await receipts.put(receipt.id, receipt.log.index, r.format);
+        bump('evident_receipts_issued_total');
+        return reply.code(201).send(receipt);
+      },
+    );
+  });
   app.get<{ Params: { id: string } }>(
     '/v1/receipts/:id',
     { schema: { params: { type: 'object', properties: { id: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' } } }, response: { 200: receiptSchema, 404: errorSchema } } },
@@ -336,10 +443,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     reply.header('cache-control', 'no-cache');
     return reply.type('text/plain; charset=utf-8').send(await opts.log.latestCheckpoint());
   });
-  app.get('/v1/log', { schema: { response: { 200: { type: 'object', properties: { origin: { type: 'string' }, vkey: { type: 'string' }, size: { type: 'integer' } } } } } }, async () => ({
+  // sequencer: whether this instance commits the log (PostgreSQL: holds the sequencer role) or forwards its appends
+  app.get('/v1/log', { schema: { response: { 200: { type: 'object', properties: { origin: { type: 'string' }, vkey: { type: 'string' }, size: { type: 'integer' }, sequencer: { type: 'boolean' } } } } } }, async () => ({
     origin: opts.log.origin,
     vkey: opts.logVkey,
     size: await opts.log.size(),
+    sequencer: opts.log.isSequencer(),
   }));
   // query values arrive as text; no coercion: an exact decimal pattern instead
   const intQ = { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' } as const;
@@ -417,11 +526,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const paths: Record<string, Record<string, unknown>> = {};
     for (const r of routes) {
       const p = r.url.replace(/:([A-Za-z_]+)/g, '{$1}');
-      const s = (r.schema ?? {}) as { body?: unknown; response?: Record<string, unknown>; params?: { properties?: Record<string, unknown> } };
+      const s = (r.schema ?? {}) as { body?: unknown; response?: Record<string, unknown>; params?: { properties?: Record<string, unknown> }; querystring?: { properties?: Record<string, unknown>; required?: string[] } };
       const op: Record<string, unknown> = { responses: {} };
       for (const [code, schema] of Object.entries(s.response ?? { 200: {} })) (op.responses as Record<string, unknown>)[code] = { description: code, content: { 'application/json': { schema } } };
       if (s.body) op.requestBody = { required: true, content: { 'application/json': { schema: s.body } } };
-      if (s.params?.properties) op.parameters = Object.keys(s.params.properties).map((name) => ({ name, in: 'path', required: true, schema: s.params!.properties![name] }));
+      const parameters: unknown[] = [];
+      for (const [name, schema] of Object.entries(s.params?.properties ?? {})) parameters.push({ name, in: 'path', required: true, schema });
+      for (const [name, schema] of Object.entries(s.querystring?.properties ?? {})) parameters.push({ name, in: 'query', required: (s.querystring?.required ?? []).includes(name), schema });
+      if (parameters.length) op.parameters = parameters;
       (paths[p] ??= {})[r.method] = op;
     }
     return { openapi: '3.1.0', info: { title: 'Evident', version: VERSION, description: `Formats: ${listFormats().join(', ')}` }, paths };

@@ -1,5 +1,10 @@
 /**
- * Zero-configuration service start-up: data directory, service signing key (0600), database, first admin token.
+ * Zero-configuration service start-up: data directory, service key ring (keys/service, private keys 0600), log key,
+ * database, first admin token.
+ *
+ * Several instances may serve one PostgreSQL database: they must share the key ring and the log key (the same
+ * --data-dir on a shared volume, or copies of its keys/ directory — copies do not see each other's rotations).
+ * Exactly one instance sequences the log; the others forward their appends to it and take over when it dies.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -7,11 +12,13 @@ import type { FastifyInstance } from 'fastify';
 import { openDb, type DbHandle } from '../store/db.ts';
 import { loadPrivateKey, writeKeyDir, KEY_DIR_FILES } from '../store/keyfiles.ts';
 import { TokenStore } from './tokens.ts';
-import { buildServer, serviceKey } from './app.ts';
+import { buildServer } from './app.ts';
+import { KeyRing } from './keyring.ts';
 import type { RateLimitOptions } from './ratelimit.ts';
 import { openLog, openStorage, type TransparencyLog } from '../log/index.ts';
 import { noteSigner, formatVkey } from '../kernel/note.ts';
 import { toPublicKey } from '../kernel/keys.ts';
+import { loadSealedEngine } from '../profiles/h4/sealing.ts';
 
 export const DEFAULT_ORIGIN = 'localhost/evident';
 
@@ -25,12 +32,16 @@ export interface ServiceOptions {
   port: number;
   logger?: boolean;
   rateLimit?: RateLimitOptions;
+  /** Environment holding the HarmonyØ4 engine pins (EVIDENT_ENGINE_* / HARMONY4_*); default process.env. */
+  engineEnv?: Record<string, string | undefined>;
 }
 
 export interface RunningService {
   app: FastifyInstance;
   db: DbHandle;
   log: TransparencyLog;
+  /** The service signing keys (rotate / revoke; the server sees changes immediately). */
+  keyRing: KeyRing;
   url: string;
   /** Set only when this start created the first admin token (printed once). */
   adminToken?: string;
@@ -38,12 +49,12 @@ export interface RunningService {
 }
 
 export async function startService(o: ServiceOptions): Promise<RunningService> {
+  // Resolve the engine first: pins that do not match (or a missing/unloadable module) refuse the start with a coded
+  // EvidentError before anything is created, opened or listened on. Never a fallback to the reference engine.
+  const engine = await loadSealedEngine(o.engineEnv ?? process.env);
   fs.mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
-  const keyDir = path.join(o.dataDir, 'keys', 'service');
-  const stat = fs.statSync(path.join(keyDir, KEY_DIR_FILES.private), { throwIfNoEntry: false });
-  if (!stat) writeKeyDir(keyDir, 'ed25519');
-  const priv = loadPrivateKey(path.join(keyDir, KEY_DIR_FILES.private));
-  const created = fs.statSync(path.join(keyDir, KEY_DIR_FILES.private)).mtime.toISOString();
+  // the first start creates keys/service/private.pem and ring.json; a data dir from before rotation is adopted as is
+  const keyRing = await KeyRing.open(path.join(o.dataDir, 'keys', 'service'));
 
   const logKeyDir = path.join(o.dataDir, 'keys', 'log');
   if (!fs.statSync(path.join(logKeyDir, KEY_DIR_FILES.private), { throwIfNoEntry: false })) writeKeyDir(logKeyDir, 'ed25519');
@@ -56,7 +67,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     const storage = await openStorage(dbUrl);
     const meta = await storage.getMeta().finally(() => storage.close());
     const origin = o.origin ?? meta?.origin ?? DEFAULT_ORIGIN;
-    log = await openLog({ db: dbUrl, origin, signer: noteSigner(origin, logPriv), batchSize: 256, batchMs: 10 });
+    log = await openLog({ db: dbUrl, origin, signer: noteSigner(origin, logPriv), batchSize: 1024 });
   } catch (e) {
     await db.close();
     throw e;
@@ -65,16 +76,28 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   let adminToken: string | undefined;
   if ((await tokens.count()) === 0) adminToken = (await tokens.create(['admin'], 'initial admin token')).token;
 
-  const app = await buildServer({ db, tokens, log, logVkey: formatVkey(log.origin, toPublicKey(logPriv)), keys: [serviceKey(priv, created)], logger: o.logger ?? false, rateLimit: o.rateLimit });
-  const address = await app.listen({ host: o.host, port: o.port });
+  let app: FastifyInstance | undefined;
+  let address: string;
+  try {
+    app = await buildServer({ db, tokens, log, logVkey: formatVkey(log.origin, toPublicKey(logPriv)), keys: keyRing.keys, keyRing, logger: o.logger ?? false, rateLimit: o.rateLimit, engine });
+    address = await app.listen({ host: o.host, port: o.port });
+  } catch (e) {
+    // a failed start (route set-up, port in use) must not leave the database or the log sequencer open
+    await app?.close().catch(() => {});
+    await log.close().catch(() => {});
+    await db.close().catch(() => {});
+    throw e;
+  }
+  const running = app;
   return {
-    app,
+    app: running,
     db,
     url: address,
     adminToken,
     log,
+    keyRing,
     async close() {
-      await app.close();
+      await running.close();
       await log.close();
       await db.close();
     },

@@ -1,8 +1,10 @@
 /**
- * `evident keys generate|id|trust add|trust revoke|trust list` and `evident sign`.
- * Thin wrappers over kernel/keys.ts, kernel/truststore.ts, kernel/dsse.ts, kernel/note.ts and store/keyfiles.ts.
+ * `evident keys generate|id|trust add|trust revoke|trust list`, the service key ring (`keys rotate|revoke|list`)
+ * and `evident sign`. Thin wrappers over kernel/keys.ts, kernel/truststore.ts, kernel/dsse.ts, kernel/note.ts,
+ * store/keyfiles.ts and server/keyring.ts.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { action, readInput } from '../util.ts';
 import { EvidentError } from '../../kernel/errors.ts';
@@ -13,6 +15,21 @@ import { noteSigner, signNote, formatVkey } from '../../kernel/note.ts';
 import { sign } from '../../kernel/sign.ts';
 import { toBase64 } from '../../kernel/encoding.ts';
 import { loadPrivateKey, loadPublicKey, loadTrustStore, saveTrustStore, writeKeyDir } from '../../store/keyfiles.ts';
+import { KeyRing, type RingEntry } from '../../server/keyring.ts';
+
+const DATA_DIR = './evident-data';
+const ringDir = (dataDir: string) => path.join(dataDir, 'keys', 'service');
+/** The service key ring of a data directory; refuses a directory where `evident serve` never created keys. */
+async function openRing(dataDir: string): Promise<KeyRing> {
+  const dir = ringDir(dataDir);
+  if (!fs.existsSync(path.join(dir, 'ring.json')) && !fs.existsSync(path.join(dir, 'private.pem'))) {
+    throw new EvidentError('KEY_NOT_FOUND', `no service key ring in ${dir} (evident serve --data-dir ${dataDir} creates it)`);
+  }
+  return KeyRing.open(dir);
+}
+/** A ring entry without the private key path (what the service publishes, plus the file for operators). */
+const ringLine = (e: RingEntry) =>
+  [e.kid, e.alg, e.status, e.created_at, e.retired_at ? `retired ${e.retired_at}` : '', e.revoked_at ? `revoked ${e.revoked_at}` : ''].filter(Boolean).join('\t');
 
 function out(o: { json?: boolean }, human: string, json: unknown): void {
   process.stdout.write(o.json ? JSON.stringify(json) + '\n' : human + '\n');
@@ -71,6 +88,57 @@ export function register(program: Command): void {
         const res: Record<string, string> = { kid, style: o.style, alg: algOfKey(key) };
         if (o.vkey !== undefined) res.vkey = formatVkey(o.vkey, key);
         out(o, o.vkey !== undefined ? `${kid}\n${res.vkey}` : kid, res);
+      }),
+    );
+
+  keys
+    .command('rotate')
+    .summary("Rotate the service signing key (new active key; the previous one is retired, still published)")
+    .description(
+      "Create a new service signing key in <data-dir>/keys/service/ (private key 0600) and make it the active key;\n" +
+        'the previous active key becomes retired: it no longer signs but stays in /v1/keys and the JWKS, so receipts\n' +
+        'it signed still verify. A running service on the same data directory picks the change up within a second\n' +
+        '(or use POST /v1/keys/rotate). Prints the new kid.',
+    )
+    .option('--data-dir <dir>', 'service data directory', DATA_DIR)
+    .addOption(new Option('--alg <alg>', 'signature algorithm of the new key').choices([...SIG_ALGS]).default('ed25519'))
+    .option('--json', 'print one JSON object {active, retired}')
+    .action(
+      action(async (o: { dataDir: string; alg: SigAlg; json?: boolean }) => {
+        const r = await (await openRing(o.dataDir)).rotate(o.alg);
+        out(o, r.active.kid, { active: r.active, retired: r.retired });
+        if (!o.json) for (const e of r.retired) process.stderr.write(`retired ${e.kid}\n`);
+      }),
+    );
+
+  keys
+    .command('revoke')
+    .summary('Revoke a service signing key (dropped from the JWKS, marked revoked in /v1/keys)')
+    .description(
+      'Mark a key of the service key ring revoked: it never signs again, the JWKS leaves it out and /v1/keys lists it\n' +
+        'with revoked_at. Revoking the active key first rotates to a new active key. Revoking twice changes nothing.\n' +
+        '(For trust store files use: evident keys trust revoke.)',
+    )
+    .argument('<kid>', 'key id (sha256:…) as listed by evident keys list')
+    .option('--data-dir <dir>', 'service data directory', DATA_DIR)
+    .option('--reason <text>', 'reason recorded with the revocation')
+    .option('--json', 'print one JSON object {revoked, active, rotated, already}')
+    .action(
+      action(async (kid: string, o: { dataDir: string; reason?: string; json?: boolean }) => {
+        const r = await (await openRing(o.dataDir)).revoke(kid, o.reason);
+        out(o, `${r.already ? 'already revoked' : 'revoked'} ${r.revoked.kid}${r.rotated ? `\nactive ${r.active.kid}` : ''}`, r);
+      }),
+    );
+
+  keys
+    .command('list')
+    .description('List the service key ring: kid, alg, status (active | retired | revoked) and dates.')
+    .option('--data-dir <dir>', 'service data directory', DATA_DIR)
+    .option('--json', 'print one JSON object {keys:[…]}')
+    .action(
+      action(async (o: { dataDir: string; json?: boolean }) => {
+        const list = (await openRing(o.dataDir)).list();
+        out(o, list.map(ringLine).join('\n'), { keys: list });
       }),
     );
 

@@ -18,7 +18,15 @@ export function register(program: Command): void {
       'Run the HTTP service. Zero configuration: embedded SQLite under ./evident-data, a generated Ed25519 signing\n' +
         'key (0600), bound to 127.0.0.1:8080. On first start it creates an admin token and prints it once.\n' +
         'Routes: GET /healthz /readyz /metrics /openapi.json /.well-known/jwks.json /v1/keys /v1/keys/{kid};\n' +
-        'POST /v1/verify (report model, same as --json); POST /v1/tokens (admin).',
+        'POST /v1/verify (report model, same as --json); POST /v1/tokens (admin).\n' +
+        'Keys (docs/keys.md): POST /v1/keys/rotate, /v1/keys/{kid}/revoke (admin); ring in <data-dir>/keys/service.\n' +
+        'PostgreSQL (--db postgres://…): several instances sharing the database and the data directory\'s keys serve\n' +
+        'one log; exactly one sequences it (advisory lock), the others forward appends and take over when it dies.\n' +
+        'CPHAR (docs/cphar.md): POST /v1/seals, /v1/seals/{id}/state, /v1/seals/{id}/revoke (register); GET /v1/seals/{id};\n' +
+        'POST /v1/challenges, /v1/attestations (issue; single-use nonces in the database).\n' +
+        'HarmonyØ4 engine (docs/h4.md): GET /v1/engine/info, /v1/engine/attest?nonce=N (signed, nonce single use),\n' +
+        '/compress/info, /compress/attest (upstream shapes, unsigned). Engine pins EVIDENT_ENGINE_ID/_FP/_PATH (or\n' +
+        'HARMONY4_*) are checked before listening: a mismatch, missing module or load failure refuses the start.',
     )
     .option('--db <url>', 'database URL: sqlite:PATH or postgres://… (default sqlite:<data-dir>/evident.db)')
     .option('--data-dir <dir>', 'data directory (keys, SQLite database)', DATA_DIR)
@@ -31,6 +39,7 @@ export function register(program: Command): void {
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EvidentError('INPUT_INVALID', `--port must be 0..65535, got ${o.port}`);
         const s = await startService({ dataDir: o.dataDir, db: o.db, host: o.host, port, logger: !!o.log });
         process.stderr.write(`evident service listening on ${s.url}\n`);
+        process.stderr.write(`log ${s.log.origin}: ${s.log.isSequencer() ? 'this instance sequences' : 'forwarding appends to the sequencing instance (takes over if it dies)'}\n`);
         if (s.adminToken) process.stderr.write(`admin token (shown once, stored hashed): ${s.adminToken}\n`);
         process.stderr.write(`verify an artifact: npx evident verify FILE --key PUBLIC_KEY, or POST ${s.url}/v1/verify\n`);
         const stop = () => {

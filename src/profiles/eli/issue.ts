@@ -79,6 +79,14 @@ function str(o: JsonObject, k: string, required: boolean): void {
  * no output, latency 10). Absent optional members become null.
  */
 export function buildPacket(fields: JsonObject, opts: BuildOptions): JsonObject {
+  return signPacket(buildUnsignedPacket(fields, opts), opts.privateKey, opts.kid);
+}
+
+/**
+ * The packet of {@link buildPacket} with its `halo_chain` but without `verification` (no RS256 signature): same
+ * field checks and gateway defaults. Used where another signature covers the packet (e.g. an Evident receipt).
+ */
+export function buildUnsignedPacket(fields: JsonObject, opts: Pick<BuildOptions, 'now' | 'texts'> = {}): JsonObject {
   if (!isJsonObject(fields)) throw new EvidentError('INPUT_INVALID', 'transaction fields must be a JSON object');
   const allowed = new Set<string>([...PACKET_FIELDS, 'halo_chain', 'verification']);
   for (const k of Object.keys(fields)) {
@@ -112,5 +120,5 @@ export function buildPacket(fields: JsonObject, opts: BuildOptions): JsonObject 
   const packet: JsonObject = {};
   for (const k of PACKET_FIELDS) packet[k] = getField(f, k) as JsonValue;
   packet.halo_chain = { ...computeHaloChain(packet) };
-  return signPacket(packet, opts.privateKey, opts.kid);
+  return packet;
 }
