@@ -15,7 +15,7 @@
  */
 import { EvidentError } from '../kernel/errors.ts';
 import type { NoteSigner } from '../kernel/note.ts';
-import { CompactRange, hashLeaf, type NodeId } from './merkle.ts';
+import { CompactRange, assembleProof, hashLeaf, inclusionProofPlan, type NodeId } from './merkle.ts';
 import { signCheckpoint } from './checkpoint.ts';
 import type { LogState, LogStorage } from './storage/types.ts';
 
@@ -24,6 +24,11 @@ export interface AppendResult {
   leafHash: string;
   size: number;
   checkpoint: string;
+  /**
+   * Inclusion proof of `index` in the tree of `size` (the checkpoint's), when the sequencer could build it from
+   * the batch in memory (entries it appended itself; not de-duplicated or forwarded ones).
+   */
+  proof?: Uint8Array[];
 }
 
 interface Pending {
@@ -340,8 +345,22 @@ export class Sequencer {
         await this.storage.commit({ ...batch, ...shared });
       } else await this.storage.commit(batch);
     }
+    // Every node an inclusion proof of a leaf appended in this batch needs is either a node of the old compact
+    // range or a node the batch created (left siblings inside [0, start) are old compact nodes; the rest lie in
+    // the batch), so proofs come from memory instead of one storage read per node.
+    const known = new Map<string, Uint8Array>();
+    CompactRange.nodeIds(start).forEach((id, k) => known.set(`${id.level}/${id.index}`, this.state.compact[k]!));
+    for (const nd of nodes) known.set(`${nd.level}/${nd.index}`, nd.hash);
+    const proofOf = (idx: number): Uint8Array[] | undefined => {
+      if (idx < start) return undefined;
+      try {
+        return assembleProof(inclusionProofPlan(idx, size), (id) => known.get(`${id.level}/${id.index}`));
+      } catch {
+        return undefined;
+      }
+    };
     this.state = { size, compact, checkpoint };
-    return items.map((_, i) => ({ index: indexOf[i]!, leafHash: keys[i]!, size, checkpoint: checkpoint! }));
+    return items.map((_, i) => ({ index: indexOf[i]!, leafHash: keys[i]!, size, checkpoint: checkpoint!, proof: proofOf(indexOf[i]!) }));
   }
 
   // ---- forwarding (shared logs, while another process holds the role)

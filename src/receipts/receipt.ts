@@ -135,9 +135,12 @@ export async function issueReceipt(log: ReceiptLog, key: IssuerKey, req: Receipt
   const entry = receiptEntry(envelope);
   const ack = await log.append(entry);
   // The acknowledgement carries the checkpoint that covers the entry: one node read builds the proof.
-  const plan = inclusionProofPlan(ack.index, ack.size);
-  const nodes = await log.storage.getNodes(planNodeIds(plan));
-  const proof = assembleProof(plan, (id) => nodes.get(`${id.level}/${id.index}`));
+  let proof = ack.proof;
+  if (!proof) {
+    const plan = inclusionProofPlan(ack.index, ack.size);
+    const nodes = await log.storage.getNodes(planNodeIds(plan));
+    proof = assembleProof(plan, (id) => nodes.get(`${id.level}/${id.index}`));
+  }
   const tlog_proof = formatTlogProof({ index: ack.index, proof, checkpoint: ack.checkpoint, extra: entry });
   return { format: RECEIPT_FORMAT, id: sha256Digest(entry), envelope, log: { origin: log.origin, index: ack.index }, tlog_proof };
 }

@@ -27,7 +27,14 @@ function parseScopes(list: readonly string[]): Scope[] {
   return [...new Set(list)] as Scope[];
 }
 
+/** How long an authenticated token is remembered (a revocation through another instance applies within this). */
+export const TOKEN_CACHE_MS = 2000;
+const TOKEN_CACHE_MAX = 10_000;
+
 export class TokenStore {
+  /** sha256(token) → record, for TOKEN_CACHE_MS: keyed by the hash, never by the secret itself. */
+  private readonly cache = new Map<string, { record: TokenRecord; until: number }>();
+
   private constructor(private readonly q: Sql) {}
 
   static async open(h: DbHandle): Promise<TokenStore> {
@@ -53,6 +60,7 @@ export class TokenStore {
   }
 
   async revoke(id: string): Promise<boolean> {
+    for (const [k, v] of this.cache) if (v.record.id === id) this.cache.delete(k);
     return (await this.q.run('DELETE FROM evident_tokens WHERE id = ?', [id])) > 0;
   }
 
@@ -66,13 +74,19 @@ export class TokenStore {
     const m = TOKEN_RE.exec(token);
     if (!m) return undefined;
     const id = m[1]!;
-    const row = (await this.q.all<{ hash: string; scopes: string; label: string; created_at: string }>('SELECT hash, scopes, label, created_at FROM evident_tokens WHERE id = ?', [id]))[0];
     const presented = sha256Hex(token);
+    const now = Date.now();
+    const hit = this.cache.get(presented);
+    if (hit && hit.until > now) return hit.record;
+    const row = (await this.q.all<{ hash: string; scopes: string; label: string; created_at: string }>('SELECT hash, scopes, label, created_at FROM evident_tokens WHERE id = ?', [id]))[0];
     if (!row) {
       timingSafeEqualString(presented, presented);
       return undefined;
     }
     if (!timingSafeEqualString(presented, row.hash)) return undefined;
-    return { id, scopes: row.scopes.split(',') as Scope[], label: row.label, createdAt: row.created_at };
+    const record: TokenRecord = { id, scopes: row.scopes.split(',') as Scope[], label: row.label, createdAt: row.created_at };
+    if (this.cache.size >= TOKEN_CACHE_MAX) this.cache.clear();
+    this.cache.set(presented, { record, until: now + TOKEN_CACHE_MS });
+    return record;
   }
 }

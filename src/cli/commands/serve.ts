@@ -5,6 +5,7 @@ import { action } from '../util.ts';
 import { EvidentError } from '../../kernel/errors.ts';
 import { openDb } from '../../store/db.ts';
 import { startService } from '../../server/service.ts';
+import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from '../../server/ratelimit.ts';
 import { TokenStore, SCOPES } from '../../server/tokens.ts';
 
 const DATA_DIR = './evident-data';
@@ -33,11 +34,18 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'TCP port', '8080')
     .option('--log', 'structured request logs (pino JSON) on stdout')
+    .option('--rate-limit <n>', `write requests per second per token (burst 2×; default ${DEFAULT_RATE_LIMIT.perSecond})`)
     .action(
-      action(async (o: { db?: string; dataDir: string; host: string; port: string; log?: boolean }) => {
+      action(async (o: { db?: string; dataDir: string; host: string; port: string; log?: boolean; rateLimit?: string }) => {
+        let rateLimit: RateLimitOptions | undefined;
+        if (o.rateLimit !== undefined) {
+          const n = Number(o.rateLimit);
+          if (!/^[1-9][0-9]{0,8}$/.test(o.rateLimit) || !Number.isSafeInteger(n)) throw new EvidentError('INPUT_INVALID', `--rate-limit must be a positive integer, got ${o.rateLimit}`);
+          rateLimit = { perSecond: n, burst: 2 * n };
+        }
         const port = Number(o.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EvidentError('INPUT_INVALID', `--port must be 0..65535, got ${o.port}`);
-        const s = await startService({ dataDir: o.dataDir, db: o.db, host: o.host, port, logger: !!o.log });
+        const s = await startService({ dataDir: o.dataDir, db: o.db, host: o.host, port, logger: !!o.log, rateLimit });
         process.stderr.write(`evident service listening on ${s.url}\n`);
         process.stderr.write(`log ${s.log.origin}: ${s.log.isSequencer() ? 'this instance sequences' : 'forwarding appends to the sequencing instance (takes over if it dies)'}\n`);
         if (s.adminToken) process.stderr.write(`admin token (shown once, stored hashed): ${s.adminToken}\n`);
