@@ -160,6 +160,9 @@ export async function openLog(opts: OpenLogOptions): Promise<TransparencyLog> {
 }
 
 class Log implements TransparencyLog {
+  /** Largest size seen committed: sizes only grow, so a proof for a size up to this needs no state read. */
+  private knownSize = 0;
+
   constructor(
     readonly origin: string,
     readonly storage: LogStorage,
@@ -172,7 +175,9 @@ class Log implements TransparencyLog {
   }
 
   async size(): Promise<number> {
-    return (await this.storage.loadState()).size;
+    const n = (await this.storage.loadState()).size;
+    if (n > this.knownSize) this.knownSize = n;
+    return n;
   }
 
   async latestCheckpoint(): Promise<string> {
@@ -182,6 +187,7 @@ class Log implements TransparencyLog {
   }
 
   private async checkSize(size: number | undefined): Promise<number> {
+    if (size !== undefined && Number.isSafeInteger(size) && size >= 0 && size <= Math.max(this.knownSize, this.seq?.committed.size ?? 0)) return size;
     const cur = await this.size();
     const n = size ?? cur;
     if (!Number.isSafeInteger(n) || n < 0 || n > cur) throw new EvidentError('INPUT_INVALID', `tree size ${n} is not between 0 and the log size ${cur}`);

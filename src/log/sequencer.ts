@@ -25,10 +25,10 @@ export interface AppendResult {
   size: number;
   checkpoint: string;
   /**
-   * Inclusion proof of `index` in the tree of `size` (the checkpoint's), when the sequencer could build it from
-   * the batch in memory (entries it appended itself; not de-duplicated or forwarded ones).
+   * Inclusion proof of `index` in the tree of `size` (the checkpoint's), built from the batch in memory on request
+   * — when this process sequenced the entry (not for de-duplicated or forwarded appends: undefined or absent).
    */
-  proof?: Uint8Array[];
+  batchProof?: () => Uint8Array[] | undefined;
 }
 
 interface Pending {
@@ -347,20 +347,24 @@ export class Sequencer {
     }
     // Every node an inclusion proof of a leaf appended in this batch needs is either a node of the old compact
     // range or a node the batch created (left siblings inside [0, start) are old compact nodes; the rest lie in
-    // the batch), so proofs come from memory instead of one storage read per node.
-    const known = new Map<string, Uint8Array>();
-    CompactRange.nodeIds(start).forEach((id, k) => known.set(`${id.level}/${id.index}`, this.state.compact[k]!));
-    for (const nd of nodes) known.set(`${nd.level}/${nd.index}`, nd.hash);
-    const proofOf = (idx: number): Uint8Array[] | undefined => {
+    // the batch), so proofs come from memory instead of one storage read per node. Built on first request only.
+    const oldCompact = this.state.compact;
+    let known: Map<string, Uint8Array> | undefined;
+    const proofOf = (idx: number) => (): Uint8Array[] | undefined => {
       if (idx < start) return undefined;
+      if (!known) {
+        known = new Map();
+        CompactRange.nodeIds(start).forEach((id, k) => known!.set(`${id.level}/${id.index}`, oldCompact[k]!));
+        for (const nd of nodes) known.set(`${nd.level}/${nd.index}`, nd.hash);
+      }
       try {
-        return assembleProof(inclusionProofPlan(idx, size), (id) => known.get(`${id.level}/${id.index}`));
+        return assembleProof(inclusionProofPlan(idx, size), (id) => known!.get(`${id.level}/${id.index}`));
       } catch {
         return undefined;
       }
     };
     this.state = { size, compact, checkpoint };
-    return items.map((_, i) => ({ index: indexOf[i]!, leafHash: keys[i]!, size, checkpoint: checkpoint!, proof: proofOf(indexOf[i]!) }));
+    return items.map((_, i) => ({ index: indexOf[i]!, leafHash: keys[i]!, size, checkpoint: checkpoint!, batchProof: proofOf(indexOf[i]!) }));
   }
 
   // ---- forwarding (shared logs, while another process holds the role)

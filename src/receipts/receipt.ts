@@ -135,7 +135,7 @@ export async function issueReceipt(log: ReceiptLog, key: IssuerKey, req: Receipt
   const entry = receiptEntry(envelope);
   const ack = await log.append(entry);
   // The acknowledgement carries the checkpoint that covers the entry: one node read builds the proof.
-  let proof = ack.proof;
+  let proof = ack.batchProof?.();
   if (!proof) {
     const plan = inclusionProofPlan(ack.index, ack.size);
     const nodes = await log.storage.getNodes(planNodeIds(plan));

@@ -70,7 +70,6 @@ export class PostgresLogStorage implements LogStorage, SharedQueue {
         await c.query(`
           CREATE TABLE IF NOT EXISTS ${t}_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
           CREATE TABLE IF NOT EXISTS ${t}_entries (idx BIGINT PRIMARY KEY, leaf_hash BYTEA NOT NULL, data BYTEA NOT NULL);
-          CREATE INDEX IF NOT EXISTS ${t}_entries_leaf ON ${t}_entries (leaf_hash);
           CREATE TABLE IF NOT EXISTS ${t}_nodes (level INT NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY (level, idx));
           CREATE TABLE IF NOT EXISTS ${t}_checkpoints (size BIGINT PRIMARY KEY, note TEXT NOT NULL);
           CREATE TABLE IF NOT EXISTS ${t}_state (id INT PRIMARY KEY CHECK (id = 1), size BIGINT NOT NULL, compact BYTEA NOT NULL, checkpoint TEXT);
@@ -164,9 +163,25 @@ export class PostgresLogStorage implements LogStorage, SharedQueue {
     }
   }
 
+  private leafIndexReady = false;
+
+  /**
+   * De-duplication looks entries up by leaf hash. As on SQLite, the index over random 32-byte hashes is created
+   * when a de-duplicating writer first asks (once there, PostgreSQL maintains it for every writer), so logs that
+   * never de-duplicate do not pay for it on every append.
+   */
   async findLeaves(hashes: Uint8Array[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     if (hashes.length === 0) return out;
+    if (!this.leafIndexReady) {
+      try {
+        await this.pool.query(`CREATE INDEX IF NOT EXISTS ${this.t}_entries_leaf ON ${this.t}_entries (leaf_hash)`);
+      } catch (e) {
+        // another process created it at the same moment (duplicate relation / unique catalog row): it exists
+        if (!['42P07', '23505'].includes((e as { code?: string }).code ?? '')) throw e;
+      }
+      this.leafIndexReady = true;
+    }
     const r = await this.pool.query(`SELECT leaf_hash, min(idx) AS idx FROM ${this.t}_entries WHERE leaf_hash = ANY($1::bytea[]) GROUP BY leaf_hash`, [hashes.map((h) => Buffer.from(h))]);
     for (const row of r.rows as Array<{ leaf_hash: Buffer; idx: string }>) out.set(row.leaf_hash.toString('hex'), Number(row.idx));
     return out;
@@ -178,12 +193,14 @@ export class PostgresLogStorage implements LogStorage, SharedQueue {
     const leaves = ids.filter((i) => i.level === 0).map((l) => l.index);
     const inner = ids.filter((i) => i.level > 0);
     // one round trip: leaf hashes (level 0) from entries, inner perfect nodes from nodes
-    const r = await this.pool.query(
-      `SELECT 0 AS level, idx, leaf_hash AS hash FROM ${this.t}_entries WHERE idx = ANY($1::bigint[])
+    // a named (prepared once per connection) statement: planning costs as much as running this point query
+    const r = await this.pool.query({
+      name: `${this.t}_get_nodes`,
+      text: `SELECT 0 AS level, idx, leaf_hash AS hash FROM ${this.t}_entries WHERE idx = ANY($1::bigint[])
        UNION ALL
        SELECT n.level, n.idx, n.hash FROM ${this.t}_nodes n JOIN unnest($2::int[], $3::bigint[]) AS q(level, idx) ON n.level = q.level AND n.idx = q.idx`,
-      [leaves, inner.map((i) => i.level), inner.map((i) => i.index)],
-    );
+      values: [leaves, inner.map((i) => i.level), inner.map((i) => i.index)],
+    });
     for (const row of r.rows as Array<{ level: number; idx: string; hash: Buffer }>) out.set(nodeKey({ level: Number(row.level), index: Number(row.idx) }), new Uint8Array(row.hash));
     return out;
   }
