@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { generateKeyPair, publicKeyPem, publicKeyJwk, privateKeyPem } from '../src/kernel/keys.ts';
 import { startService, type RunningService } from '../src/server/service.ts';
 import { testPostgresUrl } from '../src/store/db.ts';
@@ -16,7 +15,7 @@ import { SoftwareSeal } from '../src/profiles/cphar/device.ts';
 import { makeChallenge } from '../src/profiles/cphar/messages.ts';
 import { parseJson, toPlain } from '../src/kernel/json/index.ts';
 import { freshPgDatabase } from './pg-fresh.ts';
-import { waitNoSessions } from './pg-idle.ts';
+import { spawnServe } from './serve-process.ts';
 
 const backends: Array<[string, string | undefined]> = [['sqlite', undefined]];
 const pg = testPostgresUrl();
@@ -46,39 +45,6 @@ function client(url: string) {
   };
 }
 
-const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
-
-/** A second service instance in its own process (`evident serve`), sharing the data directory and database. */
-async function spawnServe(dataDir: string, db: string | undefined): Promise<{ url: string; stop(): Promise<void> }> {
-  const args = [BIN, 'serve', '--port', '0', '--data-dir', dataDir, ...(db ? ['--db', db] : [])];
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (/^(EVIDENT|HARMONY4)_(ENGINE|CORE)_/.test(k)) delete env[k];
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let err = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 60_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString('utf8');
-      const m = /listening on (http:\/\/\S+)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited ${code}: ${err}`));
-    });
-  });
-  return {
-    url,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 /** The code of a report's first non-ok check (these reports carry no warnings). */
 const reason = (rep: Json) => (rep.checks as Json[]).find((c) => !c.ok)?.code;
@@ -302,7 +268,6 @@ for (const [name, baseUrl] of backends) {
     } finally {
       await other?.stop();
       await s?.close();
-      if (fresh) await waitNoSessions(baseUrl!, fresh.url);
       await fresh?.drop();
       fs.rmSync(dir, { recursive: true, force: true });
     }

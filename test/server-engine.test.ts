@@ -9,13 +9,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { startService, type RunningService } from '../src/server/service.ts';
 import { testPostgresUrl } from '../src/store/db.ts';
 import { sha256Hex } from '../src/kernel/digest.ts';
 import { attestationHash, checkCompatAttestation, verifySignedAttestation, MemoryNonceStore } from '../src/profiles/h4/attest.ts';
 import { freshPgDatabase } from './pg-fresh.ts';
-import { waitNoSessions } from './pg-idle.ts';
+import { cleanEnv, spawnServe } from './serve-process.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
 const backends: Array<[string, string | undefined]> = [['sqlite', undefined]];
@@ -24,14 +24,6 @@ if (pg) backends.push(['postgres', pg]);
 
 type Json = Record<string, any>;
 const ENGINE_SRC = "export const id = 'test-core-v1';\nexport function compress(b) { return b.slice(); }\nexport function decompress(b) { return b.slice(); }\n";
-const PIN_RE = /^(EVIDENT_ENGINE_|HARMONY4_ENGINE_|HARMONY4_CORE_)/;
-
-/** process.env without engine pins (the tests set their own). */
-function cleanEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { ...process.env };
-  for (const k of Object.keys(env)) if (PIN_RE.test(k)) delete env[k];
-  return { ...env, ...extra };
-}
 
 function writeEngine(dir: string): { path: string; fp: string } {
   const p = path.join(dir, 'core.mjs');
@@ -42,35 +34,6 @@ function writeEngine(dir: string): { path: string; fp: string } {
 async function getJson(url: string): Promise<{ status: number; body: Json; headers: Headers }> {
   const r = await fetch(url);
   return { status: r.status, body: (await r.json()) as Json, headers: r.headers };
-}
-
-/** A second service process (`evident serve`) on the same data directory and database. */
-async function spawnServe(dataDir: string, db: string | undefined): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, ...(db ? ['--db', db] : [])], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let err = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 60_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString('utf8');
-      const m = /listening on (http:\/\/\S+)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited ${code}: ${err}`));
-    });
-  });
-  return {
-    url,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 for (const [name, baseUrl] of backends) {
@@ -164,7 +127,6 @@ for (const [name, baseUrl] of backends) {
     } finally {
       await other?.stop();
       await s?.close();
-      if (fresh) await waitNoSessions(baseUrl!, fresh.url);
       await fresh?.drop();
       fs.rmSync(dir, { recursive: true, force: true });
     }

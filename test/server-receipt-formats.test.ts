@@ -18,7 +18,6 @@ import { checkFormatStatement, eliStatement, hashMatchTournamentStatement, wcpSt
 import { parseEliJson } from '../src/profiles/eli/c14n.ts';
 import { parseRecord } from '../src/profiles/wcp/registry.ts';
 import type { JsonObject } from '../src/kernel/json/index.ts';
-import pg from 'pg';
 import { freshPgDatabase } from './pg-fresh.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
@@ -49,22 +48,6 @@ const edgeText = (hash: string) => edge.record_json_text.replace('sha256:to-be-i
 /** The in-toto statement inside a receipt's envelope. */
 const statementOf = (r: any) => JSON.parse(Buffer.from(r.envelope.payload, 'base64').toString('utf8'));
 const hex = (d: string) => d.replace(/^sha256:/, '');
-
-/** Wait until no session is connected to the throw-away database: pg's Pool.end() resolves before its sockets are
- * closed, and a DROP DATABASE … WITH (FORCE) in that window would surface as an uncaught idle-client error. */
-async function waitNoSessions(baseUrl: string, dbUrl: string, timeoutMs = 10_000): Promise<void> {
-  const name = new URL(dbUrl).pathname.slice(1);
-  const c = new pg.Client({ connectionString: baseUrl });
-  await c.connect();
-  try {
-    for (const until = Date.now() + timeoutMs; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
-      const r = await c.query('SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
-      if ((r.rows[0] as { n: number }).n === 0) return;
-    }
-  } finally {
-    await c.end();
-  }
-}
 
 const backends: Array<[string, string | undefined]> = [['sqlite', undefined]];
 const pgUrl = testPostgresUrl();
@@ -267,7 +250,6 @@ for (const [name, dbUrl] of backends) {
       assert.ok(op.responses['422']);
     } finally {
       await s?.close();
-      if (fresh) await waitNoSessions(dbUrl!, fresh.url);
       await fresh?.drop();
       fs.rmSync(dir, { recursive: true, force: true });
     }

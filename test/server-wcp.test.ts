@@ -14,7 +14,6 @@ import { testPostgresUrl } from '../src/store/db.ts';
 import { computeArtifactHash, parseRecord } from '../src/profiles/wcp/registry.ts';
 import { parseBanList } from '../src/profiles/wcp/verify.ts';
 import { canonicalizePython } from '../src/kernel/json/index.ts';
-import pg from 'pg';
 import { freshPgDatabase } from './pg-fresh.ts';
 
 const VEC = path.resolve(import.meta.dirname, '../../shared/vectors/wcp');
@@ -28,22 +27,6 @@ function recordText(v: { id: string; record_json_text: string }, hash: string): 
   return t.replace(/}$/, `, "artifact_hash": "${hash}"}`);
 }
 const vec = (id: string) => RV.vectors.find((v: { id: string }) => v.id === id);
-
-/** Wait until no session is connected to the throw-away database: pg's Pool.end() resolves before its sockets are
- * closed, and a DROP DATABASE … WITH (FORCE) in that window would surface as an uncaught idle-client error. */
-async function waitNoSessions(baseUrl: string, dbUrl: string, timeoutMs = 10_000): Promise<void> {
-  const name = new URL(dbUrl).pathname.slice(1);
-  const c = new pg.Client({ connectionString: baseUrl });
-  await c.connect();
-  try {
-    for (const until = Date.now() + timeoutMs; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
-      const r = await c.query('SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
-      if ((r.rows[0] as { n: number }).n === 0) return;
-    }
-  } finally {
-    await c.end();
-  }
-}
 
 const backends: Array<[string, string | undefined]> = [['sqlite', undefined]];
 const pgUrl = testPostgresUrl();
@@ -245,7 +228,6 @@ for (const [name, dbUrl] of backends) {
       assert.ok(paths['/v1/wcp/ban-list'].get && paths['/v1/wcp/ban-list'].post);
     } finally {
       await s?.close();
-      if (fresh) await waitNoSessions(dbUrl!, fresh.url);
       await fresh?.drop();
       fs.rmSync(dir, { recursive: true, force: true });
     }

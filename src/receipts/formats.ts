@@ -13,7 +13,7 @@
 import { EvidentError } from '../kernel/errors.ts';
 import { canonicalizeJcs, canonicalizePython, isJsonObject, parseJson, toPlain, type JsonObject, type JsonValue } from '../kernel/json/index.ts';
 import { sha256Hex } from '../kernel/digest.ts';
-import { logHash, manifestCoreHash, truthBundleHashLogs, eventMerkleRoot, jsonlLines, sha256Prefixed } from '../profiles/hashmatch/hashes.ts';
+import { logHash, manifestCoreHash, truthBundleHashLogs, eventMerkleRoot, jsonlLines, parseEventLine, sha256Prefixed } from '../profiles/hashmatch/hashes.ts';
 import { merkleRoot } from '../profiles/hashmatch/merkle.ts';
 import { stableStringify } from '../profiles/hashmatch/stable.ts';
 import type { MatchPayload, TournamentPayload } from '../profiles/hashmatch/receipt.ts';
@@ -117,12 +117,7 @@ function matchFacts(m: HashMatchMatchInput, label: string): MatchFacts {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.length === 0 && i === lines.length - 1) continue;
-    let ev: Record<string, unknown> | undefined;
-    try {
-      ev = obj(JSON.parse(Buffer.from(line).toString('utf8')));
-    } catch {
-      ev = undefined;
-    }
+    const ev = parseEventLine(line);
     if (!ev) throw new EvidentError('LOG_INVALID', `${label}: match.jsonl line ${i + 1} is not a JSON object`);
     if (ev.seq !== i) throw new EvidentError('LOG_INVALID', `${label}: match.jsonl line ${i + 1} has seq ${J(ev.seq)} (expected ${i})`);
     if (ev.type === 'MatchStarted' && startedId === undefined) startedId = ev.matchId;

@@ -54,6 +54,16 @@ export function truthBundleHashBroadcast(fileHashes: Record<string, string>): st
 }
 
 /** Split raw match.jsonl bytes into lines (LF-terminated; the terminator is not part of the line). */
+/** One match.jsonl line as a JSON object (JSON.parse semantics, as upstream), or undefined when it is not one. */
+export function parseEventLine(line: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('utf8'));
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function jsonlLines(bytes: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
   let start = 0;

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { Report, type Mode } from '../../verify/report.ts';
 import { readBytes, readJson, listMatchDirs, isFile, obj, MAX_LOG_BYTES, MAX_MATCHES, type JsonResult } from './files.ts';
-import { logHash, manifestCoreHash, truthBundleHashLogs, truthBundleHashBroadcast, jsonlLines, sha256Prefixed, eventMerkleRoot } from './hashes.ts';
+import { logHash, manifestCoreHash, truthBundleHashLogs, truthBundleHashBroadcast, jsonlLines, parseEventLine, sha256Prefixed, eventMerkleRoot } from './hashes.ts';
 import { deriveMatchSeed, matchIdFromSeed, checkReveal, revealedMatchSeed, type SeedReveal } from './seeds.ts';
 import { checkReceiptShape, embeddedKey, verifyReceiptWith, type Receipt } from './receipt.ts';
 import { loadTrusted, checkReceiptSignature, type TrustedKeys } from './keys.ts';
@@ -121,12 +121,7 @@ function eventChecks(report: Report, p: string, bytes: Buffer, f: MatchFacts): v
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.length === 0 && i === lines.length - 1) continue;
-    let ev: Record<string, unknown> | undefined;
-    try {
-      ev = obj(JSON.parse(Buffer.from(line).toString('utf8')));
-    } catch {
-      ev = undefined;
-    }
+    const ev = parseEventLine(line);
     if (!ev) {
       report.fail(`${p}log.events`, 'integrity', 'LOG_INVALID', `match.jsonl line ${i + 1} is not a JSON object`);
       return;
