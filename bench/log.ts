@@ -5,6 +5,7 @@
  *
  *   node --import tsx bench/log.ts                 # 100,000 entries (default, < ~60 s)
  *   node --import tsx bench/log.ts --entries 1000000
+ *   node --expose-gc --import tsx bench/log.ts …   (heap figures after a full GC)
  *   options: --batch N (default 4096), --no-pg, --pg URL (default $EVIDENT_TEST_PG or postgres://postgres@127.0.0.1:5432/test)
  */
 import fs from 'node:fs';
@@ -46,18 +47,25 @@ function baseline(): number {
   return N / ((performance.now() - t0) / 1000);
 }
 
-async function run(name: string, db: string, table: string): Promise<{ rate: number; median: number; p99: number }> {
+async function run(name: string, db: string, table: string): Promise<{ rate: number; median: number; p99: number; heap: string }> {
   const log = await openLog({ db, signer, origin, table, batchSize: BATCH });
   try {
     const t0 = performance.now();
     const WINDOW = BATCH * 4;
     let last: Promise<unknown> = Promise.resolve();
+    // heap in use (after a full GC when --expose-gc is on) at each quarter of the run: flat = no per-entry memory
+    const quarters: string[] = [];
+    const heapNow = (): string => {
+      (globalThis as { gc?: () => void }).gc?.();
+      return (process.memoryUsage().heapUsed / 1048576).toFixed(0);
+    };
     for (let i = 0; i < N; i += WINDOW) {
       const ps: Promise<unknown>[] = [];
       for (let j = i; j < Math.min(N, i + WINDOW); j++) ps.push(log.append(entry(j)));
       last = Promise.all(ps);
       await last;
       if ((i / WINDOW) % 8 === 0) rssAt.push([i, process.memoryUsage().rss]);
+      if (quarters.length < 4 && Math.min(N, i + WINDOW) >= (N * (quarters.length + 1)) / 4) quarters.push(heapNow());
     }
     const secs = (performance.now() - t0) / 1000;
     const size = await log.size();
@@ -73,7 +81,7 @@ async function run(name: string, db: string, table: string): Promise<{ rate: num
       if (k < 20 && !verifyInclusion(idx, N, hashLeaf(entry(idx)), proof, root)) throw new Error(`${name}: proof ${idx} does not verify`);
     }
     times.sort((a, b) => a - b);
-    return { rate: N / secs, median: times[Math.floor(times.length / 2)]!, p99: times[Math.floor(times.length * 0.99)]! };
+    return { rate: N / secs, median: times[Math.floor(times.length / 2)]!, p99: times[Math.floor(times.length * 0.99)]!, heap: quarters.join(' / ') };
   } finally {
     await log.close();
   }
@@ -85,15 +93,15 @@ try {
   const base = baseline();
   console.log(`baseline  in-memory leaf hash + compact range: ${Math.round(base).toLocaleString('en')} appends/s`);
   const s = await run('sqlite', `sqlite:${path.join(tmp, 'bench.db')}`, 'bench');
-  console.log(`sqlite    ${Math.round(s.rate).toLocaleString('en')} appends/s (${(s.rate / base).toFixed(3)}x baseline); inclusion proof at ${N.toLocaleString('en')}: median ${(s.median * 1000).toFixed(0)} us, p99 ${(s.p99 * 1000).toFixed(0)} us`);
+  console.log(`sqlite    ${Math.round(s.rate).toLocaleString('en')} appends/s (${(s.rate / base).toFixed(3)}x baseline); inclusion proof at ${N.toLocaleString('en')}: median ${(s.median * 1000).toFixed(0)} us, p99 ${(s.p99 * 1000).toFixed(0)} us; heap at 1/4, 2/4, 3/4, 4/4 of the run: ${s.heap} MiB`);
   if (withPg) {
     const table = `bench_${process.pid}`;
     try {
       const p = await run('postgres', PG, table);
-      console.log(`postgres  ${Math.round(p.rate).toLocaleString('en')} appends/s (${(p.rate / base).toFixed(3)}x baseline, ${(p.rate / s.rate).toFixed(2)}x sqlite); inclusion proof median ${(p.median * 1000).toFixed(0)} us, p99 ${(p.p99 * 1000).toFixed(0)} us`);
+      console.log(`postgres  ${Math.round(p.rate).toLocaleString('en')} appends/s (${(p.rate / base).toFixed(3)}x baseline, ${(p.rate / s.rate).toFixed(2)}x sqlite); inclusion proof median ${(p.median * 1000).toFixed(0)} us, p99 ${(p.p99 * 1000).toFixed(0)} us; heap at 1/4..4/4: ${p.heap} MiB`);
     } finally {
       const pool = new pg.Pool({ connectionString: PG, max: 1 });
-      for (const t of ['meta', 'entries', 'nodes', 'state', 'checkpoints']) await pool.query(`DROP TABLE IF EXISTS ${table}_${t}`);
+      for (const t of ['meta', 'entries', 'nodes', 'state', 'checkpoints', 'queue', 'acks']) await pool.query(`DROP TABLE IF EXISTS ${table}_${t}`);
       await pool.end();
     }
   }
