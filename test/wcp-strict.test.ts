@@ -178,3 +178,22 @@ test('scaffold refuses to overwrite without force', () => {
   assert.equal(scaffoldPackage(root, { force: true }).length, 4);
   assert.equal(JSON.parse(fs.readFileSync(path.join(root, 'config.schema.json'), 'utf8')).$schema, 'https://json-schema.org/draft/2020-12/schema');
 });
+
+test('progress bar: only on a TTY and only for large packages; ends with a newline at 100%', async () => {
+  const { ttyProgress } = await import('../src/profiles/wcp/package-hash.ts');
+  const fake = (isTTY: boolean) => {
+    const out: string[] = [];
+    return { out, stream: { isTTY, write: (s: string) => out.push(s) } as unknown as NodeJS.WriteStream };
+  };
+  assert.equal(ttyProgress(fake(false).stream), undefined, 'not a TTY: no bar');
+  const small = fake(true);
+  const onSmall = ttyProgress(small.stream, 1000, 10)!;
+  onSmall({ doneBytes: 10, totalBytes: 10, doneFiles: 1, totalFiles: 1 });
+  assert.deepEqual(small.out, [], 'small package: no bar');
+  const big = fake(true);
+  const on = ttyProgress(big.stream, 1000, 10)!;
+  on({ doneBytes: 500, totalBytes: 2000, doneFiles: 5, totalFiles: 20 });
+  on({ doneBytes: 2000, totalBytes: 2000, doneFiles: 20, totalFiles: 20 });
+  assert.match(big.out[0]!, /^\rhashing \[#+\.+\] {2}25% 5\/20 files$/);
+  assert.match(big.out.join(''), /100% 20\/20 files\n$/);
+});
