@@ -15,8 +15,9 @@
  * a regular file inside the root is hashed with the target's bytes under the link's own path (as pyhall-python);
  * symlinks to directories are not descended (as Python 3.11 `rglob`).
  *
- * Files that change while being hashed (size or mtime differs between the walk, the open and the end of the
- * read, or fewer/more bytes than stated) raise `WCP_FILE_CHANGED`.
+ * Files that change while being hashed (size or mtime differs between the open and the end of the read — and the
+ * walk, when it stat'ed — or fewer/more bytes than stated) raise `WCP_FILE_CHANGED`. The recorded size is the one
+ * the hashed bytes had.
  *
  * Large packages are hashed by a pool of worker threads (one per core).
  */
@@ -25,8 +26,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { isUtf8 } from 'node:buffer';
 import { EvidentError } from '../../kernel/errors.ts';
-import { compareCodePoints, decodeUtf8Strict } from '../../kernel/json/index.ts';
+import { compareCodePoints } from '../../kernel/json/index.ts';
 
 export type PackageOrder = 'python' | 'bytewise';
 export const PACKAGE_ORDERS: readonly PackageOrder[] = ['python', 'bytewise'];
@@ -42,6 +44,7 @@ export const MAX_DEPTH = 256;
 export interface PackageFile {
   rel: string;
   abs: string;
+  /** -1 when the walk did not stat the file (the hasher does). */
   size: number;
   mtimeMs: number;
 }
@@ -119,8 +122,11 @@ function isInside(root: string, p: string): boolean {
   return r === '' || (!r.startsWith('..' + path.sep) && r !== '..' && !path.isAbsolute(r));
 }
 
-/** Walk the package and list the kept files (unsorted). */
-export function listPackageFiles(root: string, opts: { symlinks?: SymlinkPolicy } = {}): PackageFile[] {
+/**
+ * Walk the package and list the kept files (unsorted). With `stat: false` regular files are listed by name only
+ * (size and mtime -1: the hasher stats them); symlinks followed inside the root are always stat'ed.
+ */
+export function listPackageFiles(root: string, opts: { symlinks?: SymlinkPolicy; stat?: boolean } = {}): PackageFile[] {
   const policy = opts.symlinks ?? 'reject';
   let rootReal: string;
   try {
@@ -141,12 +147,9 @@ export function listPackageFiles(root: string, opts: { symlinks?: SymlinkPolicy 
       throw ioError(e, `cannot list ${relDir || '.'}`);
     }
     for (const ent of entries) {
-      let name: string;
-      try {
-        name = decodeUtf8Strict(ent.name);
-      } catch {
-        throw new EvidentError('INPUT_INVALID', `file name is not valid UTF-8 in ${relDir || '.'}`);
-      }
+      // strict UTF-8 (no overlongs, no encoded surrogates), as the fatal TextDecoder, without a decoder per name
+      if (!isUtf8(ent.name)) throw new EvidentError('INPUT_INVALID', `file name is not valid UTF-8 in ${relDir || '.'}`);
+      const name = ent.name.toString('utf8');
       const rel = relDir ? `${relDir}/${name}` : name;
       const abs = path.join(absDir, name);
       if (EXCLUDED_NAMES.has(name)) continue; // excluded component: nothing below it is hashed
@@ -167,7 +170,13 @@ export function listPackageFiles(root: string, opts: { symlinks?: SymlinkPolicy 
         if (!st.isFile() || isExcluded(rel)) continue; // directory links are not descended (Python 3.11 rglob)
         out.push({ rel, abs: target, size: st.size, mtimeMs: st.mtimeMs });
       } else if (ent.isFile()) {
-        if (isExcluded(rel)) continue;
+        // every component above was checked on the way down and this name above: only the .pyc rule is left
+        if (name.endsWith('.pyc')) continue;
+        if (opts.stat === false) {
+          out.push({ rel, abs, size: -1, mtimeMs: -1 });
+          if (out.length > MAX_FILES) throw new EvidentError('INPUT_INVALID', `package has more than ${MAX_FILES} files`);
+          continue;
+        }
         let st: fs.Stats;
         try {
           st = fs.lstatSync(abs);
@@ -233,21 +242,23 @@ parentPort.on('message', (batch) => {
     try { fd = fs.openSync(f.abs, ${OPEN_FLAGS}); } catch (e) { if (e.code === 'ELOOP') { parentPort.postMessage({ error: 'WCP_FILE_CHANGED', message: 'file ' + f.rel + ' changed while it was being hashed' }); return; } parentPort.postMessage({ error: 'IO_ERROR', message: 'cannot open ' + f.rel + ': ' + (e.code || e.message) }); return; }
     try {
       const before = fs.fstatSync(fd);
-      if (!before.isFile() || before.size !== f.size || before.mtimeMs !== f.mtimeMs) throw { changed: true };
+      // size < 0: the walk did not stat (the worker's fstat is the reference); else it must still match the walk
+      if (!before.isFile() || (f.size >= 0 && (before.size !== f.size || before.mtimeMs !== f.mtimeMs))) throw { changed: true };
+      const size = before.size;
       let n = 0;
       let hex;
-      if (oneShot && f.size <= buf.length) {
+      if (oneShot && size <= buf.length) {
         // small file: read it whole, hash in one call (no Hash object)
-        while (n < f.size) {
-          const r = fs.readSync(fd, buf, n, f.size - n, null);
+        while (n < size) {
+          const r = fs.readSync(fd, buf, n, size - n, null);
           if (r === 0) break;
           n += r;
         }
         hex = oneShot('sha256', buf.subarray(0, n), 'hex');
       } else {
         const h = createHash('sha256');
-        while (n < f.size) {
-          const r = fs.readSync(fd, buf, 0, Math.min(buf.length, f.size - n), null);
+        while (n < size) {
+          const r = fs.readSync(fd, buf, 0, Math.min(buf.length, size - n), null);
           if (r === 0) break;
           n += r;
           h.update(r === buf.length ? buf : buf.subarray(0, r));
@@ -255,8 +266,8 @@ parentPort.on('message', (batch) => {
         hex = h.digest('hex');
       }
       const after = fs.fstatSync(fd);
-      if (n !== f.size || after.size !== f.size || after.mtimeMs !== before.mtimeMs) throw { changed: true };
-      out.push({ i: f.i, sha256: hex });
+      if (n !== size || after.size !== size || after.mtimeMs !== before.mtimeMs) throw { changed: true };
+      out.push({ i: f.i, sha256: hex, size });
     } catch (e) {
       if (e && e.changed) parentPort.postMessage({ error: 'WCP_FILE_CHANGED', message: 'file ' + f.rel + ' changed while it was being hashed' });
       else parentPort.postMessage({ error: 'IO_ERROR', message: 'cannot read ' + f.rel + ': ' + ((e && (e.code || e.message)) || e) });
@@ -284,15 +295,16 @@ export function startHashWorkers(n: number): Worker[] {
 /** Batches kept in flight per worker, so a worker never idles while its next batch is on the way. */
 const IN_FLIGHT = 2;
 
-async function hashInWorkers(files: PackageFile[], pool: Worker[], totalBytes: number, onProgress: PackageHashOptions['onProgress']): Promise<string[]> {
+async function hashInWorkers(files: PackageFile[], pool: Worker[], totalBytes: number, onProgress: PackageHashOptions['onProgress']): Promise<{ hashes: string[]; sizes: number[] }> {
   const hashes = new Array<string>(files.length);
+  const sizes = new Array<number>(files.length);
   // Batches of ~4 MiB or 64 files keep the message overhead low and the load balanced.
   const batches: Array<Array<{ i: number; abs: string; rel: string; size: number; mtimeMs: number }>> = [];
   let cur: (typeof batches)[number] = [];
   let curBytes = 0;
   files.forEach((f, i) => {
     cur.push({ i, abs: f.abs, rel: f.rel, size: f.size, mtimeMs: f.mtimeMs });
-    curBytes += f.size;
+    curBytes += Math.max(0, f.size);
     if (cur.length >= 64 || curBytes >= 4 * 1024 * 1024) {
       batches.push(cur);
       cur = [];
@@ -319,7 +331,7 @@ async function hashInWorkers(files: PackageFile[], pool: Worker[], totalBytes: n
           reject(new EvidentError('IO_ERROR', `hash worker failed: ${e.message}`));
         });
         // replies come back in the order the worker received its batches
-        w.on('message', (m: { error?: string; message?: string; done?: Array<{ i: number; sha256: string }> }) => {
+        w.on('message', (m: { error?: string; message?: string; done?: Array<{ i: number; sha256: string; size: number }> }) => {
           if (failed) return;
           if (m.error) {
             failed = true;
@@ -328,7 +340,8 @@ async function hashInWorkers(files: PackageFile[], pool: Worker[], totalBytes: n
           }
           for (const r of m.done!) {
             hashes[r.i] = r.sha256;
-            doneBytes += files[r.i]!.size;
+            sizes[r.i] = r.size;
+            doneBytes += r.size;
           }
           doneFiles += m.done!.length;
           onProgress?.({ doneBytes, totalBytes, doneFiles, totalFiles: files.length });
@@ -341,15 +354,19 @@ async function hashInWorkers(files: PackageFile[], pool: Worker[], totalBytes: n
   } finally {
     await Promise.all(pool.map((w) => w.terminate()));
   }
-  return hashes;
+  return { hashes, sizes };
 }
 
-/** SHA-256 (hex) of each listed file, in order; worker threads when nWorkers > 0. Detects changed files. */
-export async function hashPackageFiles(files: PackageFile[], workers: number | Worker[], onProgress?: PackageHashOptions['onProgress']): Promise<string[]> {
-  const totalBytes = files.reduce((s, f) => s + f.size, 0);
+/**
+ * SHA-256 (hex) and size of each listed file, in order; worker threads when `workers` > 0 (or a started pool).
+ * Files listed without a stat (size < 0) are sized by the worker's fstat. Detects changed files.
+ */
+async function hashFiles(files: PackageFile[], workers: number | Worker[], onProgress?: PackageHashOptions['onProgress']): Promise<{ hashes: string[]; sizes: number[] }> {
+  const totalBytes = files.reduce((s, f) => s + Math.max(0, f.size), 0);
   const pool = typeof workers === 'number' ? undefined : workers;
   if (files.length > 1 && (pool ? pool.length > 0 : (workers as number) > 0)) return hashInWorkers(files, pool ?? startHashWorkers(workers as number), totalBytes, onProgress);
   if (pool) await Promise.all(pool.map((w) => w.terminate()));
+  statFiles(files);
   const hashes: string[] = [];
   const buf = Buffer.allocUnsafe(CHUNK);
   let doneBytes = 0;
@@ -358,27 +375,53 @@ export async function hashPackageFiles(files: PackageFile[], workers: number | W
     doneBytes += f.size;
     onProgress?.({ doneBytes, totalBytes, doneFiles: hashes.length, totalFiles: files.length });
   }
-  return hashes;
+  return { hashes, sizes: files.map((f) => f.size) };
+}
+
+/** SHA-256 (hex) of each listed file, in order; worker threads when `workers` > 0. Detects changed files. */
+export async function hashPackageFiles(files: PackageFile[], workers: number | Worker[], onProgress?: PackageHashOptions['onProgress']): Promise<string[]> {
+  return (await hashFiles(files, workers, onProgress)).hashes;
+}
+
+/** Fill in size and mtime of files the walk listed without a stat. */
+function statFiles(files: PackageFile[]): void {
+  for (const f of files) {
+    if (f.size >= 0) continue;
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(f.abs);
+    } catch (e) {
+      throw ioError(e, `cannot stat ${f.rel}`);
+    }
+    if (!st.isFile()) throw changed(f.rel);
+    f.size = st.size;
+    f.mtimeMs = st.mtimeMs;
+  }
 }
 
 /** Compute the canonical package hash of a directory. */
 export async function canonicalPackageHash(root: string, opts: PackageHashOptions = {}): Promise<PackageHashResult> {
   const order = opts.order ?? 'python';
   if (!PACKAGE_ORDERS.includes(order)) throw new EvidentError('INPUT_INVALID', `unknown order ${JSON.stringify(order)} (python or bytewise)`);
-  // explicit workers boot while the main thread walks the tree; the default decides after the walk (small
-  // packages are hashed inline: a thread costs ~20-30 ms to start)
+  // Explicit workers boot while the main thread walks the tree. The walk only lists names (a stat per file would
+  // cost more than the directory reads): the workers stat what they hash. The default decides after the walk: many
+  // files → workers; otherwise the (few) files are stat'ed to decide by bytes (a thread costs ~20-30 ms to start).
   const early = opts.workers !== undefined && opts.workers > 0 ? startHashWorkers(opts.workers) : undefined;
   let files: PackageFile[];
   try {
-    files = sortRecords(listPackageFiles(root, { symlinks: opts.symlinks }), order);
+    files = sortRecords(listPackageFiles(root, { symlinks: opts.symlinks, stat: opts.workers === 0 }), order);
   } catch (e) {
     if (early) await Promise.all(early.map((w) => w.terminate()));
     throw e;
   }
-  const totalBytes = files.reduce((s, f) => s + f.size, 0);
-  const hashes = await hashPackageFiles(files, early ?? opts.workers ?? defaultWorkers(files, totalBytes), opts.onProgress);
-  const records = files.map((f, i) => ({ rel: f.rel, size: f.size, sha256: hashes[i]! }));
-  return { hash: packageHashFromRecords(records), records, totalBytes };
+  let workers: number | Worker[] | undefined = early ?? opts.workers;
+  if (workers === undefined) {
+    if (files.length < PARALLEL_MIN_FILES) statFiles(files);
+    workers = files.length >= PARALLEL_MIN_FILES ? defaultWorkers(files, Infinity) : defaultWorkers(files, files.reduce((s, f) => s + f.size, 0));
+  }
+  const { hashes, sizes } = await hashFiles(files, workers, opts.onProgress);
+  const records = files.map((f, i) => ({ rel: f.rel, size: sizes[i]!, sha256: hashes[i]! }));
+  return { hash: packageHashFromRecords(records), records, totalBytes: sizes.reduce((s, n) => s + n, 0) };
 }
 
 /** A stderr progress bar, only on a TTY and only for large packages. Returns undefined otherwise. */
