@@ -79,10 +79,22 @@ async function main(): Promise<void> {
     const rows: Array<[string, number]> = [];
     rows.push(['find | xargs sha256sum (1 process)', await time(() => sh('find . -type f -print0 | xargs -0 sha256sum > /dev/null'))]);
     rows.push(['find | xargs openssl dgst -sha256 (1 process)', await time(() => sh('find . -type f -print0 | xargs -0 openssl dgst -sha256 > /dev/null'))]);
-    rows.push(['find | xargs -P2 openssl dgst -sha256 (2 processes)', await time(() => sh('find . -type f -print0 | xargs -0 -P2 -n 1000 openssl dgst -sha256 > /dev/null'))]);
     let hash = '';
+    // the two compared figures are measured alternately (best of `runs` each), so drift in the machine's speed
+    // during the run affects both alike
+    let bestSsl = Infinity;
+    let bestOurs = Infinity;
+    for (let k = 0; k < runs; k++) {
+      let t0 = process.hrtime.bigint();
+      sh('find . -type f -print0 | xargs -0 -P2 -n 1000 openssl dgst -sha256 > /dev/null');
+      bestSsl = Math.min(bestSsl, Number(process.hrtime.bigint() - t0) / 1e9);
+      t0 = process.hrtime.bigint();
+      hash = (await canonicalPackageHash(root, { workers: cores })).hash;
+      bestOurs = Math.min(bestOurs, Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+    rows.push(['find | xargs -P2 openssl dgst -sha256 (2 processes)', bestSsl]);
     rows.push(['evident canonical_package_hash (inline, 1 thread)', await time(async () => (hash = (await canonicalPackageHash(root, { workers: 0 })).hash))]);
-    rows.push([`evident canonical_package_hash (${cores} worker threads)`, await time(async () => (hash = (await canonicalPackageHash(root, { workers: cores })).hash))]);
+    rows.push([`evident canonical_package_hash (${cores} worker threads)`, bestOurs]);
     const base = rows[2]![1];
     process.stdout.write(`package hash ${hash}\n`);
     for (const [name, s] of rows) {
