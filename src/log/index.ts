@@ -8,15 +8,12 @@
  * PostgreSQL logs may be shared by several processes: the one holding the sequencer role commits, the others
  * forward their appends through the database and take over when it dies (sequencer.ts, storage/postgres.ts).
  */
-import Database from 'better-sqlite3';
 import pg from 'pg';
-import fs from 'node:fs';
-import path from 'node:path';
 import { EvidentError } from '../kernel/errors.ts';
 import { utf8 } from '../kernel/encoding.ts';
 import { formatVkey, type NoteSigner } from '../kernel/note.ts';
 import { toPublicKey } from '../kernel/keys.ts';
-import { parseDbUrl, redact } from '../store/db.ts';
+import { openPgPool, openSqliteFile, parseDbUrl } from '../store/db.ts';
 import { assembleProof, consistencyProofPlan, inclusionProofPlan, planNodeIds } from './merkle.ts';
 import { formatTlogProof } from './tlogproof.ts';
 import { parseCheckpoint, signCheckpoint } from './checkpoint.ts';
@@ -77,31 +74,13 @@ export interface TransparencyLog {
 export async function openStorage(db: string, table = 'tlog'): Promise<LogStorage> {
   const u = parseDbUrl(db);
   if (u.kind === 'sqlite') {
-    if (u.path !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(u.path)), { recursive: true });
-    let h: Database.Database;
-    try {
-      h = new Database(u.path);
-      h.pragma('journal_mode = WAL');
-      h.pragma('synchronous = FULL');
-      h.pragma('busy_timeout = 10000');
-    } catch (e) {
-      throw new EvidentError('IO_ERROR', `cannot open SQLite database ${u.path}: ${(e as Error).message}`, { cause: e });
-    }
+    // FULL: an acknowledged entry survives power loss, not only a process crash
+    const h = openSqliteFile(u.path, { synchronous: 'FULL', busyTimeoutMs: 10_000 });
     const s = new SqliteLogStorage(h, table, async () => void h.close());
     await s.init();
     return s;
   }
-  const pool = new pg.Pool({ connectionString: u.url, max: 4 });
-  // An idle pooled connection that the server ends (restart, pg_terminate_backend, DROP … FORCE) is dropped by the
-  // pool, which then emits 'error': without a listener that would be an uncaught exception in a long-lived process.
-  pool.on('error', () => {});
-  try {
-    const c = await pool.connect();
-    c.release();
-  } catch (e) {
-    await pool.end().catch(() => {});
-    throw new EvidentError('IO_ERROR', `cannot connect to PostgreSQL at ${redact(u.url)}: ${(e as Error).message}`, { cause: e });
-  }
+  const pool = await openPgPool(u.url, 4);
   // the control connection of a signing handle (sequencer role lock + LISTEN) is its own client, outside the pool
   const control = async (): Promise<pg.Client> => {
     const c = new pg.Client({ connectionString: u.url, keepAlive: true });

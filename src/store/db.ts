@@ -42,14 +42,41 @@ export function openDb(url: string = DEFAULT_DB_URL): Promise<DbHandle> {
   return h;
 }
 
+/** Open a SQLite file (creating its directory) in WAL mode. Throws IO_ERROR when it cannot be opened. */
+export function openSqliteFile(file: string, o: { synchronous: 'FULL' | 'NORMAL'; busyTimeoutMs: number }): Database.Database {
+  try {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${o.synchronous}`);
+    db.pragma(`busy_timeout = ${o.busyTimeoutMs}`);
+    return db;
+  } catch (e) {
+    throw new EvidentError('IO_ERROR', `cannot open SQLite database ${file}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** A PostgreSQL pool whose server answered once (fails fast with IO_ERROR); idle-client errors are handled. */
+export async function openPgPool(url: string, max: number): Promise<pg.Pool> {
+  const pool = new pg.Pool({ connectionString: url, max });
+  // An idle client whose connection the server drops (restart, failover, terminated backend, DROP … FORCE) emits
+  // 'error' on the pool; unhandled, that would crash the process. The pool discards that client and the next
+  // query connects afresh, so noting it is enough.
+  pool.on('error', (e) => process.emitWarning(`PostgreSQL idle connection lost (${redact(url)}): ${e.message}`, { code: 'EVIDENT_PG_IDLE_ERROR' }));
+  try {
+    const c = await pool.connect();
+    c.release();
+  } catch (e) {
+    await pool.end().catch(() => {});
+    throw new EvidentError('IO_ERROR', `cannot connect to PostgreSQL at ${redact(url)}: ${(e as Error).message}`, { cause: e });
+  }
+  return pool;
+}
+
 async function doOpen(url: string): Promise<DbHandle> {
   const parsed = parseDbUrl(url);
   if (parsed.kind === 'sqlite') {
-    if (parsed.path !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(parsed.path)), { recursive: true });
-    const db = new Database(parsed.path);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('busy_timeout = 5000');
+    const db = openSqliteFile(parsed.path, { synchronous: 'NORMAL', busyTimeoutMs: 5000 });
     db.pragma('foreign_keys = ON');
     return {
       kind: 'sqlite',
@@ -61,19 +88,7 @@ async function doOpen(url: string): Promise<DbHandle> {
       },
     };
   }
-  const pool = new pg.Pool({ connectionString: parsed.url, max: 10 });
-  // An idle client whose connection the server drops (restart, failover, terminated backend) emits 'error' on
-  // the pool; unhandled, that would crash the process. The pool discards that client and the next query
-  // connects afresh, so noting it is enough.
-  pool.on('error', (e) => process.emitWarning(`PostgreSQL idle connection lost (${redact(parsed.url)}): ${e.message}`, { code: 'EVIDENT_PG_IDLE_ERROR' }));
-  // fail fast with a clear error when the server is unreachable
-  try {
-    const c = await pool.connect();
-    c.release();
-  } catch (e) {
-    await pool.end().catch(() => {});
-    throw new EvidentError('IO_ERROR', `cannot connect to PostgreSQL at ${redact(parsed.url)}: ${(e as Error).message}`, { cause: e });
-  }
+  const pool = await openPgPool(parsed.url, 10);
   return {
     kind: 'postgres',
     url,
