@@ -104,22 +104,25 @@ export function looksLikeVkey(s: string): boolean {
   return VKEY_RE.test(s);
 }
 
-export function parseVkey(vkey: string): NoteVerifier {
-  if (typeof vkey !== 'string' || vkey.length > 4096) throw new EvidentError('KEY_INVALID', 'vkey must be a short string');
-  const s = vkey.trim();
+/** Split "<name>+<8 hex key hash>+<base64 key>" (vkey, and skey after its PRIVATE+KEY+ prefix); checks each part's form. */
+function splitKeyString(s: string, what: 'vkey' | 'skey'): { name: string; hash: string; key: Uint8Array } {
   const i1 = s.indexOf('+');
   const i2 = i1 < 0 ? -1 : s.indexOf('+', i1 + 1);
-  if (i1 < 0 || i2 < 0) throw new EvidentError('KEY_INVALID', 'malformed vkey (expected name+hash+key)');
+  if (i1 < 0 || i2 < 0) throw new EvidentError('KEY_INVALID', `malformed ${what} (expected name+hash+key)`);
   const name = s.slice(0, i1);
   const hash = s.slice(i1 + 1, i2);
   checkName(name);
-  if (!/^[0-9a-f]{8}$/.test(hash)) throw new EvidentError('KEY_INVALID', 'malformed vkey key hash (8 lowercase hex)');
-  let key: Uint8Array;
+  if (!/^[0-9a-f]{8}$/.test(hash)) throw new EvidentError('KEY_INVALID', `malformed ${what} key hash (8 lowercase hex)`);
   try {
-    key = parseBase64(s.slice(i2 + 1));
+    return { name, hash, key: parseBase64(s.slice(i2 + 1)) };
   } catch {
-    throw new EvidentError('KEY_INVALID', 'malformed vkey key (standard base64)');
+    throw new EvidentError('KEY_INVALID', `malformed ${what} key (standard base64)`);
   }
+}
+
+export function parseVkey(vkey: string): NoteVerifier {
+  if (typeof vkey !== 'string' || vkey.length > 4096) throw new EvidentError('KEY_INVALID', 'vkey must be a short string');
+  const { name, hash, key } = splitKeyString(vkey.trim(), 'vkey');
   if (key.length < 1) throw new EvidentError('KEY_INVALID', 'empty vkey key');
   const type = checkType(key[0]!);
   if (key.length !== 33) throw new EvidentError('KEY_INVALID', `vkey Ed25519 key must be 32 bytes, got ${key.length - 1}`);
@@ -140,20 +143,7 @@ export function parseSkey(skey: string): NoteSigner {
   if (typeof skey !== 'string' || skey.length > 4096) throw new EvidentError('KEY_INVALID', 'skey must be a short string');
   const s = skey.trim();
   if (!s.startsWith('PRIVATE+KEY+')) throw new EvidentError('KEY_INVALID', 'malformed skey (expected PRIVATE+KEY+name+hash+key)');
-  const rest = s.slice('PRIVATE+KEY+'.length);
-  const i1 = rest.indexOf('+');
-  const i2 = i1 < 0 ? -1 : rest.indexOf('+', i1 + 1);
-  if (i1 < 0 || i2 < 0) throw new EvidentError('KEY_INVALID', 'malformed skey');
-  const name = rest.slice(0, i1);
-  const hash = rest.slice(i1 + 1, i2);
-  checkName(name);
-  if (!/^[0-9a-f]{8}$/.test(hash)) throw new EvidentError('KEY_INVALID', 'malformed skey key hash');
-  let key: Uint8Array;
-  try {
-    key = parseBase64(rest.slice(i2 + 1));
-  } catch {
-    throw new EvidentError('KEY_INVALID', 'malformed skey key (standard base64)');
-  }
+  const { name, hash, key } = splitKeyString(s.slice('PRIVATE+KEY+'.length), 'skey');
   if (key.length !== 33) throw new EvidentError('KEY_INVALID', 'skey Ed25519 seed must be 32 bytes');
   const type = checkType(key[0]!);
   const signer = noteSigner(name, ed25519PrivateKeyFromSeed(key.slice(1)), type);
