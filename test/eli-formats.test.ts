@@ -97,6 +97,19 @@ test('computeHaloChain (concatenation fast path) equals hashing the block object
   }
 });
 
+test('signedMessageBytes (concatenation fast path) equals json_c14n_v1 of the signed-message object', async () => {
+  const { signedMessage } = await import('../src/profiles/eli/sign.ts');
+  const sp = readLossless('signed-packets.json');
+  const odd: JsonObject[] = [
+    {},
+    { halo_chain: 'not an object', policy_receipt_subset: [], transaction_id: 'tx_é\u2028"\\', client_key_fingerprint: { b: 1, a: [null] } },
+    parseEliJson('{"halo_chain":{"final_hash":1.0},"policy_receipt_subset":{"policy_version_hash":"\\ud83d\\ude00"},"gateway_timestamp_utc":12345678901234567890}') as JsonObject,
+  ];
+  for (const p of [...sp.packets.map((v: any) => v.packet as JsonObject), ...odd]) {
+    assert.deepEqual(Buffer.from(signedMessageBytes(p)).toString('utf8'), jsonC14nV1(signedMessage(p)));
+  }
+});
+
 test('upstream sample packets: HALO verifies; each block tamper names the right block', () => {
   for (const f of ['upstream/sample_packet.json', 'upstream/signed_packet.json', 'upstream/gateway_transaction.json']) {
     const p = readLossless(f);

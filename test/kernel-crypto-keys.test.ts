@@ -21,7 +21,7 @@ import {
   type SigAlg,
 } from '../src/kernel/keys.ts';
 import { sign, verify, hmacSha256, verifyHmacSha256, isStrictDerEcdsa } from '../src/kernel/sign.ts';
-import { TrustStore } from '../src/kernel/truststore.ts';
+import { TrustStore, parseRfc3339 } from '../src/kernel/truststore.ts';
 import { loadPublicKey, loadPrivateKey, loadTrustStore, writePrivateKeyPem, writeKeyDir, saveTrustStore } from '../src/store/keyfiles.ts';
 import { toHex } from '../src/kernel/encoding.ts';
 import { sha256Hex } from '../src/kernel/digest.ts';
@@ -275,4 +275,28 @@ test('keyfiles: load PEM/JWK/private/inline, 0600 private keys, key dir, trust s
   assert.deepEqual(loadTrustStore(tsPath).toJSON(), ts.toJSON());
   assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.includes('.tmp-')), [], 'no temp files left');
   assert.throws(() => loadTrustStore(path.join(tmp, 'garbage')), { code: 'TRUST_STORE_INVALID' });
+});
+
+test('parseRfc3339 equals Date.parse on generated date-times (offsets, fractions, lower case, leap seconds, years < 100)', () => {
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  for (let k = 0; k < 5000; k++) {
+    const y = Math.min(9999, [0, 1, 99, 100, 1600, 1900, 1970, 2000, 2024, 9999][rnd(10)]! + (k % 3 === 0 ? rnd(50) : 0));
+    const mo = 1 + rnd(12);
+    const d = 1 + rnd(28);
+    const frac = ['', '.5', '.123', '.9999', '.000000001', '.123456789'][rnd(6)];
+    const off = ['Z', 'z', '+00:00', '-00:00', '+05:30', '-12:45', '+23:59'][rnd(7)];
+    const sec = k % 50 === 0 ? 60 : rnd(60);
+    const s = `${String(y).padStart(4, '0')}-${p2(mo)}-${p2(d)}${k % 7 === 0 ? 't' : 'T'}${p2(rnd(24))}:${p2(rnd(60))}:${p2(sec)}${frac}${off}`;
+    const want = Date.parse(s.toUpperCase().replace(/:60(\.|Z|[+-])/, ':59$1'));
+    assert.equal(parseRfc3339(s), want, s);
+  }
+  for (const bad of ['2024-02-30T00:00:00Z', '2023-02-29T00:00:00Z', '2024-13-01T00:00:00Z', '2024-01-01T24:00:00Z', '2024-01-01T00:00:61Z', '2024-01-01T00:00:00+24:00', '2024-01-01 00:00:00Z', '2024-01-01T00:00:00']) {
+    assert.throws(() => parseRfc3339(bad, 't', 'X'), (e: any) => e.code === 'X', bad);
+  }
+  assert.equal(parseRfc3339('2024-02-29T00:00:00Z'), Date.UTC(2024, 1, 29));
 });

@@ -36,3 +36,35 @@ test('parseHex is exact', () => {
   assert.deepEqual([...parseHex('FF', { case: 'any' })], [255]);
   assert.throws(() => parseHex('00', { length: 2 }), { code: 'HEX_INVALID' });
 });
+
+test('parseBase64 agrees with a regex + re-encoding reference on random near-base64 strings', () => {
+  const ref = (s: string, o: Base64Options): boolean => {
+    const url = o.alphabet === 'url';
+    const padding = o.padding ?? (url ? 'forbidden' : 'required');
+    const a = url ? 'A-Za-z0-9_-' : 'A-Za-z0-9+/';
+    if (!new RegExp(`^[${a}]*={0,2}$`).test(s)) return false;
+    const body = s.replace(/=+$/, '');
+    const padded = body + '='.repeat((4 - (body.length % 4)) % 4);
+    if (body.length % 4 === 1) return false;
+    if (s !== body && (padding === 'forbidden' || s !== padded)) return false;
+    if (s === body && padding === 'required' && body !== padded) return false;
+    const canon = Buffer.from(body, url ? 'base64url' : 'base64').toString(url ? 'base64url' : 'base64').replace(/=+$/, '');
+    return canon === body;
+  };
+  const chars = 'AQgw/+_-=z9 é';
+  let seed = 11;
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  const opts: Base64Options[] = [{}, { padding: 'optional' }, { padding: 'forbidden' }, { alphabet: 'url' }, { alphabet: 'url', padding: 'required' }, { alphabet: 'url', padding: 'optional' }];
+  for (let k = 0; k < 20000; k++) {
+    let s = '';
+    for (let j = rnd(9); j > 0; j--) s += chars[rnd(chars.length)];
+    const o = opts[k % opts.length]!;
+    let ok = true;
+    try {
+      parseBase64(s, o);
+    } catch {
+      ok = false;
+    }
+    assert.equal(ok, ref(s, o), `${JSON.stringify(s)} ${JSON.stringify(o)}`);
+  }
+});

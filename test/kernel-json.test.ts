@@ -193,6 +193,37 @@ test('python profile: ELI upstream canonicalization_vectors.json (every case)', 
   }
 });
 
+test('formatPythonFloat: the fixed-notation fast path equals repr\'s digit rules on random doubles of every magnitude', () => {
+  // reference: Python float_repr_style "r" from the shortest round-trip digits (toExponential), no shortcuts
+  const ref = (x: number): string => {
+    const ex = Math.abs(x).toExponential();
+    const digits = ex.slice(0, ex.indexOf('e')).replace('.', '');
+    const exp = parseInt(ex.slice(ex.indexOf('e') + 1), 10);
+    let s: string;
+    if (exp >= -4 && exp < 16) {
+      if (exp < 0) s = '0.' + '0'.repeat(-exp - 1) + digits;
+      else if (digits.length <= exp + 1) s = digits + '0'.repeat(exp + 1 - digits.length) + '.0';
+      else s = digits.slice(0, exp + 1) + '.' + digits.slice(exp + 1);
+    } else s = (digits.length === 1 ? digits : digits[0] + '.' + digits.slice(1)) + `e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+    return (x < 0 ? '-' : '') + s;
+  };
+  const buf = new DataView(new ArrayBuffer(8));
+  let seed = 3;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+  const edges = [1e-4, 0.0001, 9.999999999999999e-5, 1e16, 9999999999999998, 1e16 - 2, 0.1 + 0.2, 2 ** 53, 2 ** 53 + 2, 123456789012345680, 1e-5, 5e-324, Number.MAX_VALUE];
+  for (let k = 0; k < 30000; k++) {
+    let x: number;
+    if (k < edges.length) x = edges[k]!;
+    else if (k % 2) {
+      buf.setUint32(0, rnd() * 2 + (rnd() & 1));
+      buf.setUint32(4, rnd() * 2 + (rnd() & 1));
+      x = buf.getFloat64(0);
+      if (!Number.isFinite(x) || x === 0) continue;
+    } else x = (rnd() / 2147483648) * 10 ** ((rnd() % 44) - 22);
+    for (const v of [x, -x]) assert.equal(formatPythonFloat(v), ref(v), String(v));
+  }
+});
+
 test('python profile: float repr, ensure_ascii, indent, code-point key order', () => {
   const cases: Array<[number, string]> = [
     [1, '1.0'], [1e-7, '1e-07'], [1e16, '1e+16'], [1e15, '1000000000000000.0'], [-0, '-0.0'], [0.1, '0.1'],

@@ -45,8 +45,32 @@ export function sigAlgFromName(s: string): SigAlg | undefined {
   return undefined;
 }
 
-/** The signature algorithm a key (public or private) is used with. Throws KEY_UNSUPPORTED for anything else. */
+/**
+ * The signature algorithm a key (public or private) is used with. Throws KEY_UNSUPPORTED for anything else.
+ * KeyObjects are immutable, so the verdict is cached per object (reading `asymmetricKeyDetails` allocates).
+ */
 export function algOfKey(key: KeyObject): SigAlg {
+  const cached = algCache.get(key);
+  if (cached !== undefined) return cached;
+  const alg = classifyKey(key);
+  algCache.set(key, alg);
+  return alg;
+}
+
+const algCache = new WeakMap<KeyObject, SigAlg>();
+const rsaBytesCache = new WeakMap<KeyObject, number>();
+
+/** Byte length of an RSA key's modulus (0 for other keys), cached per KeyObject. */
+export function rsaModulusBytes(key: KeyObject): number {
+  let n = rsaBytesCache.get(key);
+  if (n === undefined) {
+    n = key.asymmetricKeyType === 'rsa' ? Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8) : 0;
+    rsaBytesCache.set(key, n);
+  }
+  return n;
+}
+
+function classifyKey(key: KeyObject): SigAlg {
   if (key.type === 'secret') throw new EvidentError('KEY_UNSUPPORTED', 'a secret (HMAC) key is not a signature key');
   const t = key.asymmetricKeyType;
   const d = key.asymmetricKeyDetails ?? {};

@@ -14,7 +14,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { EvidentError } from './errors.ts';
-import { algOfKey, type SigAlg } from './keys.ts';
+import { algOfKey, rsaModulusBytes, type SigAlg } from './keys.ts';
 import { timingSafeEqualBytes } from './digest.ts';
 
 export interface SignOptions {
@@ -67,8 +67,7 @@ export function verify(publicKey: KeyObject, data: Uint8Array | string, sig: Uin
         if (s.length !== 64) return false;
         return nodeVerify(null, msg, publicKey, s);
       case 'rs256': {
-        const bytes = Math.ceil((publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
-        if (s.length !== bytes) return false;
+        if (s.length !== rsaModulusBytes(publicKey)) return false;
         return nodeVerify('sha256', msg, { key: publicKey, padding: constants.RSA_PKCS1_PADDING }, s);
       }
       case 'es256': {

@@ -58,19 +58,36 @@ export interface TrustAddMeta {
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
 
-/** Parse an RFC 3339 date-time with offset; returns epoch ms or throws the given code. */
+/** 400 Gregorian years, in ms (a whole number of days: the calendar repeats). */
+const FOUR_CENTURIES_MS = 146_097 * 86_400_000;
+
+function daysInMonth(y: number, mo: number): number {
+  if (mo === 2) return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28;
+  return mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
+}
+
+/**
+ * Parse an RFC 3339 date-time with offset; returns epoch ms or throws the given code. Fractions are truncated to
+ * the millisecond and a leap second (`:60`) counts as `:59`, as `Date.parse` of the same text does (tested equal).
+ */
 export function parseRfc3339(s: unknown, what = 'time', code = 'TRUST_STORE_INVALID'): number {
   const m = typeof s === 'string' ? RFC3339.exec(s) : null;
   if (!m) throw new EvidentError(code, `${what} is not an RFC 3339 date-time: ${JSON.stringify(s)}`);
-  const [y, mo, d, h, mi, se] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
-  const dim = [31, y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-  const oh = m[9] === undefined ? 0 : Number(m[9]);
-  const om = m[10] === undefined ? 0 : Number(m[10]);
-  if (mo < 1 || mo > 12 || d < 1 || d > dim[mo - 1]! || h > 23 || mi > 59 || se > 60 || oh > 23 || om > 59) {
+  const y = +m[1]!;
+  const mo = +m[2]!;
+  const d = +m[3]!;
+  const h = +m[4]!;
+  const mi = +m[5]!;
+  const se = +m[6]!;
+  const oh = m[9] === undefined ? 0 : +m[9];
+  const om = m[10] === undefined ? 0 : +m[10];
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || se > 60 || oh > 23 || om > 59) {
     throw new EvidentError(code, `${what} is out of range: ${JSON.stringify(s)}`);
   }
-  const t = Date.parse(String(s).toUpperCase().replace(/:60(\.|Z|[+-])/, ':59$1'));
-  if (Number.isNaN(t)) throw new EvidentError(code, `${what} is not a valid time: ${JSON.stringify(s)}`);
+  const ms = m[7] === undefined ? 0 : +(m[7].slice(1) + '00').slice(0, 3);
+  // Date.UTC maps years 0-99 to 1900-1999: compute 400 years later (same calendar) and step back
+  let t = Date.UTC(y + 400, mo - 1, d, h, mi, se === 60 ? 59 : se, ms) - FOUR_CENTURIES_MS;
+  if (m[9] !== undefined) t -= (m[8]!.charCodeAt(0) === 0x2d ? -1 : 1) * (oh * 60 + om) * 60_000;
   return t;
 }
 

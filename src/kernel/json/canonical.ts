@@ -48,6 +48,13 @@ export function formatPythonFloat(x: number, allowNan = false): string {
   if (x === Infinity) return allowNan ? 'Infinity' : notCanon('Infinity is not allowed (allow_nan=False)');
   if (x === -Infinity) return allowNan ? '-Infinity' : notCanon('-Infinity is not allowed (allow_nan=False)');
   if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  // JS and Python both print the shortest round-trip digits; in Python's fixed-notation range (1e-4 <= |x| < 1e16)
+  // JS prints them in fixed notation too, so only a missing ".0" differs
+  const ax = Math.abs(x);
+  if (ax >= 1e-4 && ax < 1e16) {
+    const js = String(x);
+    return js.includes('.') ? js : js + '.0';
+  }
   const neg = x < 0;
   // toExponential() without an argument yields the shortest round-trip digits: "d.ddde±x"
   const ex = Math.abs(x).toExponential();
@@ -96,7 +103,12 @@ export function isWellFormedString(s: string): boolean {
   return nativeWellFormed ? nativeWellFormed.call(s) : !(ANY_SURROGATE.test(s) && LONE_SURROGATE.test(s));
 }
 
+/** Strings that need no escaping at all (the common case: ids, digests, timestamps): quoted as they are. */
+const PLAIN_UNICODE = /^[^"\\\x00-\x1f\ud800-\udfff]*$/;
+const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 function pyString(s: string, ensureAscii: boolean): string {
+  if ((ensureAscii ? PLAIN_ASCII : PLAIN_UNICODE).test(s)) return '"' + s + '"';
   if (!isWellFormedString(s)) notCanon('string contains a lone surrogate (not encodable as UTF-8)');
   // JSON.stringify escapes exactly what Python's json.dumps(ensure_ascii=False) escapes (", \\, \b \f \n \r \t,
   // other C0 controls as lowercase \u00XX); ensure_ascii additionally escapes everything outside 0x20-0x7e
@@ -198,15 +210,24 @@ interface PyState {
   maxDepth: number;
 }
 
-export function canonicalizePython(value: unknown, opts: PythonOptions = {}): string {
-  const st: PyState = {
+function pyState(opts: PythonOptions): PyState {
+  return {
     ensureAscii: opts.ensureAscii ?? false,
     sortKeys: opts.sortKeys ?? true,
     allowNan: opts.allowNan ?? false,
     indent: opts.indent,
     maxDepth: opts.maxDepth ?? MAX_DEPTH,
   };
-  return py(value, 0, st);
+}
+
+export function canonicalizePython(value: unknown, opts: PythonOptions = {}): string {
+  return py(value, 0, pyState(opts));
+}
+
+/** A `canonicalizePython` with its options fixed once (for hot paths that canonicalise many small values). */
+export function pythonCanonicalizer(opts: PythonOptions = {}): (value: unknown) => string {
+  const st = pyState(opts);
+  return (value) => py(value, 0, st);
 }
 
 function py(v: unknown, depth: number, st: PyState): string {

@@ -6,15 +6,13 @@
  * Packets must therefore be parsed losslessly ({@link parseEliJson}); canonicalising a `JSON.parse` result would
  * silently change `1.0` to `1` and break signatures.
  */
-import { canonicalizePython, parseJson, type JsonValue } from '../../kernel/json/index.ts';
+import { canonicalizePython, parseJson, pythonCanonicalizer, type JsonValue } from '../../kernel/json/index.ts';
 import { sha256Digest } from '../../kernel/digest.ts';
 
 /** Largest packet we read (bytes). Real packets are ~2 KB. */
 export const ELI_MAX_BYTES = 8 * 1024 * 1024;
 /** Deepest nesting we accept. */
 export const ELI_MAX_DEPTH = 200;
-
-const enc = new TextEncoder();
 
 /**
  * Parse packet JSON losslessly. `duplicateKeys: 'last-wins'` is what Python's `json.loads` does (compat);
@@ -25,13 +23,11 @@ export function parseEliJson(input: string | Uint8Array, opts: { duplicateKeys?:
 }
 
 /** `json_c14n_v1` as a string. Throws JSON_NOT_CANONICALIZABLE (NaN/Infinity, lone surrogates). */
-export function jsonC14nV1(value: unknown): string {
-  return canonicalizePython(value, { ensureAscii: false, sortKeys: true, maxDepth: ELI_MAX_DEPTH + 8 });
-}
+export const jsonC14nV1: (value: unknown) => string = pythonCanonicalizer({ ensureAscii: false, sortKeys: true, maxDepth: ELI_MAX_DEPTH + 8 });
 
 /** `json_c14n_v1` UTF-8 bytes. */
 export function jsonC14nV1Bytes(value: unknown): Uint8Array {
-  return enc.encode(jsonC14nV1(value));
+  return Buffer.from(jsonC14nV1(value), 'utf8');
 }
 
 /** `"sha256:" + hex(sha256(json_c14n_v1(value)))` — the ELI object hash. */

@@ -280,15 +280,16 @@ export async function verifyEliValue(value: JsonValue, opts: EliVerifyOptions): 
     up.failures.push(`Error: ${(e as Error).message}`);
     return finish(report, opts, up, 1, plan);
   }
-  const bad = new Set(mismatches.map((m) => m.block));
+  // (plain loops, no closures: this is the per-packet hot path)
   for (const b of HALO_BLOCKS) {
-    const m = mismatches.find((x) => x.block === b);
+    let m: (typeof mismatches)[number] | undefined;
+    for (const x of mismatches) if (x.block === b) m = x;
     if (m) {
       report.fail(`halo.${b}`, 'integrity', 'HALO_MISMATCH', `${b} mismatch`, { expected: m.expected, actual: m.actual });
       up.failures.push(`HALO: ${b} mismatch`);
     } else report.pass(`halo.${b}`, `${b} matches`, { actual: (p.halo_chain as JsonObject)[b] as string });
   }
-  up.halo_valid = bad.size === 0;
+  up.halo_valid = mismatches.length === 0;
 
   if (strict) policyAndCoverage(report, p, !!opts.skipSignature);
 
@@ -329,7 +330,8 @@ function policyAndCoverage(report: Report, p: JsonObject, skipSig: boolean): voi
     const v = getField(p, f);
     if (v !== null && !isDigest(v)) report.warn(`form.${f}`, 'DIGEST_MALFORMED', `${f} is not "sha256:" + 64 hex: ${JSON.stringify(String(v).slice(0, 80))}`);
   }
-  const unauth = Object.keys(p).filter((k) => !COVERED.has(k));
+  const unauth: string[] = [];
+  for (const k of Object.keys(p)) if (!COVERED.has(k)) unauth.push(k);
   if (skipSig) unauth.push('client_key_fingerprint (signature not checked)');
   for (const k of unauth) report.warn(`unauthenticated.${k.split(' ')[0]}`, 'FIELD_UNAUTHENTICATED', `top-level field ${k} is covered by neither HALO nor the signature`);
   const ver = getField(p, 'verification');
@@ -355,10 +357,6 @@ async function checkSignature(report: Report, p: JsonObject, plan: KeyPlan, opts
   const kid = getField(sig, 'key_id');
   const alg = getField(sig, 'alg');
   const b64 = getField(sig, 'signature_b64');
-  const keyFail = (code: string, msg: string): SigOutcome => {
-    report.fail('key', 'key', code, msg);
-    return { ok: false, keyFailed: true };
-  };
   if (strict && alg !== ELI_SIG_ALG) {
     report.fail('signature', 'signature', 'SIGNATURE_ALG_UNSUPPORTED', `signature alg ${JSON.stringify(alg)} is not ${ELI_SIG_ALG}`);
     return { ok: false, keyFailed: false };
@@ -367,31 +365,34 @@ async function checkSignature(report: Report, p: JsonObject, plan: KeyPlan, opts
   // ---- choose the key
   let chosen: ResolvedKey[] = [];
   if (plan.pinned.length > 0 || plan.store) {
-    chosen = [...plan.pinned];
+    chosen = plan.store ? [...plan.pinned] : plan.pinned;
     if (plan.store) {
       for (const e of plan.store.keys()) {
         const k = plan.store.resolveKeyUnchecked(e.kid);
         if (e.kid === kid || safeKid(k) === kid) chosen.push({ key: k, source: `trust store ${e.kid}`, entry: e });
       }
-      if (chosen.length === 0) return keyFail('KEY_UNTRUSTED', `key_id ${JSON.stringify(kid)} is not in the trust store`);
+      if (chosen.length === 0) return keyFail(report, 'KEY_UNTRUSTED', `key_id ${JSON.stringify(kid)} is not in the trust store`);
     }
   } else if (plan.keysUrl !== undefined) {
-    if (typeof kid !== 'string' || kid.length === 0) return keyFail('KEY_ID_MISSING', 'packet signature has no key_id to fetch');
+    if (typeof kid !== 'string' || kid.length === 0) return keyFail(report, 'KEY_ID_MISSING', 'packet signature has no key_id to fetch');
     if (strict && !(opts.pinKids ?? []).includes(kid)) {
-      return keyFail('KEY_UNTRUSTED', `key_id ${kid} is not pinned (--pin-kid): a key named by the packet is never trusted on its own`);
+      return keyFail(report, 'KEY_UNTRUSTED', `key_id ${kid} is not pinned (--pin-kid): a key named by the packet is never trusted on its own`);
     }
-    if (strict && !/^sha256:[0-9a-f]{64}$/.test(kid)) return keyFail('KEY_UNTRUSTED', `key_id ${JSON.stringify(kid)} is not an ELI key id`);
+    if (strict && !/^sha256:[0-9a-f]{64}$/.test(kid)) return keyFail(report, 'KEY_UNTRUSTED', `key_id ${JSON.stringify(kid)} is not an ELI key id`);
     try {
       const k = await fetchKey(plan, kid, opts);
-      if (strict && safeKid(k) !== kid) return keyFail('KEY_MISMATCH', `the key served for ${kid} hashes to ${safeKid(k)}`);
+      if (strict && safeKid(k) !== kid) return keyFail(report, 'KEY_MISMATCH', `the key served for ${kid} hashes to ${safeKid(k)}`);
       chosen = [{ key: k, source: `${keyUrl(plan.keysUrl, kid)}` }];
     } catch (e) {
-      return keyFail(errCode(e, 'KEY_FETCH_FAILED'), (e as Error).message);
+      return keyFail(report, errCode(e, 'KEY_FETCH_FAILED'), (e as Error).message);
     }
   }
-  if (strict) {
-    const usable = chosen.filter((c) => safeAlg(c.key) === 'rs256');
-    if (usable.length === 0) return keyFail('KEY_UNSUPPORTED', 'no RSA key available for an RS256 signature');
+  let rsaKeys = 0;
+  for (const c of chosen) if (safeAlg(c.key) === 'rs256') rsaKeys++;
+  if (strict && rsaKeys < chosen.length) {
+    if (rsaKeys === 0) return keyFail(report, 'KEY_UNSUPPORTED', 'no RSA key available for an RS256 signature');
+    const usable: ResolvedKey[] = [];
+    for (const c of chosen) if (safeAlg(c.key) === 'rs256') usable.push(c);
     chosen = usable;
   }
 
@@ -433,13 +434,22 @@ async function checkSignature(report: Report, p: JsonObject, plan: KeyPlan, opts
       return { ok: true, keyFailed: false };
     }
   }
-  if (!chosen.some((c) => safeAlg(c.key) === 'rs256')) {
+  if (rsaKeys === 0) {
     // compat: a non-RSA key cannot verify PKCS#1 v1.5 (upstream raises → reported as a verification failure)
     report.fail('signature', 'signature', 'SIGNATURE_INVALID', 'the given key is not an RSA key');
     return { ok: false, keyFailed: false, upstreamMessage: 'Signature: Signature verification failed: ' };
   }
-  report.fail('signature', 'signature', 'SIGNATURE_INVALID', `RS256 signature does not verify with ${chosen.map((c) => c.source).join(', ')}`);
+  report.fail('signature', 'signature', 'SIGNATURE_INVALID', `RS256 signature does not verify with ${chosen.map(sourceOf).join(', ')}`);
   return { ok: false, keyFailed: false, upstreamMessage: 'Signature: Signature verification failed: ' };
+}
+
+function sourceOf(c: ResolvedKey): string {
+  return c.source;
+}
+
+function keyFail(report: Report, code: string, msg: string): SigOutcome {
+  report.fail('key', 'key', code, msg);
+  return { ok: false, keyFailed: true };
 }
 
 function safeKid(k: KeyObject): string {
