@@ -20,7 +20,8 @@ import {
   JOSE_ALG,
   type SigAlg,
 } from '../src/kernel/keys.ts';
-import { sign, verify, hmacSha256, verifyHmacSha256, isStrictDerEcdsa } from '../src/kernel/sign.ts';
+import { sign, signAsync, verify, hmacSha256, verifyHmacSha256, isStrictDerEcdsa } from '../src/kernel/sign.ts';
+import { signDsse, signDsseAsync } from '../src/kernel/dsse.ts';
 import { TrustStore, parseRfc3339 } from '../src/kernel/truststore.ts';
 import { loadPublicKey, loadPrivateKey, loadTrustStore, writePrivateKeyPem, writeKeyDir, saveTrustStore } from '../src/store/keyfiles.ts';
 import { toHex } from '../src/kernel/encoding.ts';
@@ -299,4 +300,20 @@ test('parseRfc3339 equals Date.parse on generated date-times (offsets, fractions
     assert.throws(() => parseRfc3339(bad, 't', 'X'), (e: any) => e.code === 'X', bad);
   }
   assert.equal(parseRfc3339('2024-02-29T00:00:00Z'), Date.UTC(2024, 1, 29));
+});
+
+test('signAsync (thread pool) gives what sign gives, with the same refusals; signDsseAsync equals signDsse', async () => {
+  for (const alg of ALGS) {
+    const { privateKey, publicKey } = pairs[alg];
+    const a = await signAsync(privateKey, 'msg');
+    assert.ok(verify(publicKey, 'msg', a), alg);
+    if (alg !== 'es256') assert.deepEqual(Buffer.from(a), Buffer.from(sign(privateKey, 'msg')), `${alg} is deterministic`);
+    const der = await signAsync(privateKey, new Uint8Array([1, 2, 3]), { ecdsaFormat: 'der' });
+    assert.ok(verify(publicKey, new Uint8Array([1, 2, 3]), der, { ecdsaFormat: alg === 'es256' ? 'der' : undefined }), alg);
+    await assert.rejects(signAsync(publicKey, 'msg'), { code: 'KEY_INVALID' });
+    await assert.rejects(signAsync(privateKey, 'msg', { alg: alg === 'ed25519' ? 'rs256' : 'ed25519' }), { code: 'KEY_UNSUPPORTED' });
+  }
+  const { privateKey } = pairs.ed25519;
+  assert.deepEqual(await signDsseAsync('application/vnd.in-toto+json', '{"a":1}', privateKey, 'k'), signDsse('application/vnd.in-toto+json', '{"a":1}', privateKey, 'k'));
+  await assert.rejects(signDsseAsync(42 as unknown as string, 'x', privateKey), { code: 'DSSE_INVALID' });
 });

@@ -20,7 +20,7 @@ import { EvidentError } from './errors.ts';
 import { parseBase64, toBase64, utf8, concatBytes } from './encoding.ts';
 import { parseJson, toPlain } from './json/index.ts';
 import { algOfKey, spkiDer, toPublicKey } from './keys.ts';
-import { sign, verify } from './sign.ts';
+import { sign, signAsync, verify } from './sign.ts';
 import { toHex } from './encoding.ts';
 
 export const DSSE_MAX_SIGNATURES = 100;
@@ -52,9 +52,22 @@ export function pae(payloadType: string, payload: Uint8Array | string): Uint8Arr
 
 /** Sign a payload into a one-signature envelope (payload in standard base64 with padding). */
 export function signDsse(payloadType: string, payload: Uint8Array | string, privateKey: KeyObject, keyid?: string): DsseEnvelope {
+  const body = dsseBody(payloadType, payload);
+  return oneSignatureEnvelope(payloadType, body, sign(privateKey, pae(payloadType, body)), keyid);
+}
+
+/** {@link signDsse} with the signature computed on the thread pool ({@link signAsync}). */
+export async function signDsseAsync(payloadType: string, payload: Uint8Array | string, privateKey: KeyObject, keyid?: string): Promise<DsseEnvelope> {
+  const body = dsseBody(payloadType, payload);
+  return oneSignatureEnvelope(payloadType, body, await signAsync(privateKey, pae(payloadType, body)), keyid);
+}
+
+function dsseBody(payloadType: string, payload: Uint8Array | string): Uint8Array {
   if (typeof payloadType !== 'string') throw new EvidentError('DSSE_INVALID', 'payloadType must be a string');
-  const body = typeof payload === 'string' ? utf8(payload) : payload;
-  const sig = sign(privateKey, pae(payloadType, body));
+  return typeof payload === 'string' ? utf8(payload) : payload;
+}
+
+function oneSignatureEnvelope(payloadType: string, body: Uint8Array, sig: Uint8Array, keyid: string | undefined): DsseEnvelope {
   const s: DsseSignature = keyid === undefined ? { sig: toBase64(sig) } : { keyid, sig: toBase64(sig) };
   return { payloadType, payload: toBase64(body), signatures: [s] };
 }

@@ -52,6 +52,28 @@ export function sign(privateKey: KeyObject, data: Uint8Array | string, opts: Sig
 }
 
 /**
+ * {@link sign} on libuv's thread pool: the calling thread only queues the job and takes the result, so a server
+ * signing many small messages keeps its event loop free for requests. Same checks, same (deterministic for
+ * Ed25519 and RS256) output.
+ */
+export function signAsync(privateKey: KeyObject, data: Uint8Array | string, opts: SignOptions = {}): Promise<Uint8Array> {
+  if (privateKey.type !== 'private') return Promise.reject(new EvidentError('KEY_INVALID', 'signing needs a private key'));
+  let alg: SigAlg;
+  try {
+    alg = algFor(privateKey, opts.alg);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const msg = typeof data === 'string' ? Buffer.from(data, 'utf8') : view(data);
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, sig: Buffer): void => (err ? reject(err) : resolve(new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength)));
+    if (alg === 'ed25519') nodeSign(null, msg, privateKey, done);
+    else if (alg === 'rs256') nodeSign('sha256', msg, { key: privateKey, padding: constants.RSA_PKCS1_PADDING }, done);
+    else nodeSign('sha256', msg, { key: privateKey, dsaEncoding: opts.ecdsaFormat === 'der' ? 'der' : 'ieee-p1363' }, done);
+  });
+}
+
+/**
  * Verify a signature. Returns false (never throws) for any malformed signature. A private key is accepted and
  * its public half used. Throws only when the key itself is unusable for the requested algorithm
  * (KEY_UNSUPPORTED), since that is a key problem rather than a signature verdict.

@@ -14,7 +14,7 @@ import { formatTlogProof } from '../log/tlogproof.ts';
 import { EvidentError } from '../kernel/errors.ts';
 import { canonicalBytes } from '../kernel/json/index.ts';
 import { sha256Digest } from '../kernel/digest.ts';
-import { signDsse, IN_TOTO_PAYLOAD_TYPE, type DsseEnvelope } from '../kernel/dsse.ts';
+import { signDsse, signDsseAsync, IN_TOTO_PAYLOAD_TYPE, type DsseEnvelope } from '../kernel/dsse.ts';
 import type { JsonObject } from '../kernel/json/index.ts';
 import {
   eliStatement,
@@ -84,11 +84,12 @@ function checkStatement(st: Record<string, unknown>): void {
   if (typeof st.predicateType !== 'string') throw new EvidentError('INPUT_INVALID', 'statement.predicateType must be a string');
 }
 
-function signStatement(statement: Record<string, unknown>, key: IssuerKey): DsseEnvelope {
+/** The payload type and bytes a statement is signed as (validated, RFC 8785 canonical, size-bounded). */
+function statementPayload(statement: Record<string, unknown>): { payloadType: string; body: Uint8Array } {
   checkStatement(statement);
   const body = canonicalBytes(statement);
   if (body.length > MAX_PAYLOAD_BYTES) throw new EvidentError('INPUT_INVALID', `payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
-  return signDsse(IN_TOTO_PAYLOAD_TYPE, body, key.privateKey, key.kid);
+  return { payloadType: IN_TOTO_PAYLOAD_TYPE, body };
 }
 
 /** The in-toto Statement a format request stands for (undefined for `in-toto` / `dsse`). Throws coded refusals. */
@@ -108,16 +109,28 @@ export function formatStatement(req: ReceiptRequest, key: Pick<IssuerKey, 'kid'>
   }
 }
 
-/** Sign the request into a DSSE envelope (deterministic for Ed25519). */
-export function buildEnvelope(req: ReceiptRequest, key: IssuerKey): DsseEnvelope {
-  if (req.format === 'in-toto') return signStatement(req.statement, key);
-  if (req.format === 'hashmatch' || req.format === 'eli' || req.format === 'wcp') return signStatement(formatStatement(req, key) as unknown as Record<string, unknown>, key);
+/** What a request is signed as: DSSE payload type and payload bytes. Throws coded refusals. */
+export function envelopePayload(req: ReceiptRequest, key: Pick<IssuerKey, 'kid'>): { payloadType: string; body: Uint8Array | string } {
+  if (req.format === 'in-toto') return statementPayload(req.statement);
+  if (req.format === 'hashmatch' || req.format === 'eli' || req.format === 'wcp') return statementPayload(formatStatement(req, key) as unknown as Record<string, unknown>);
   if (req.format === 'dsse') {
     if (typeof req.payloadType !== 'string' || req.payloadType.length === 0 || req.payloadType.length > 256) throw new EvidentError('INPUT_INVALID', 'payloadType must be a non-empty string (≤ 256 characters)');
     if (req.payload.length > MAX_PAYLOAD_BYTES) throw new EvidentError('INPUT_INVALID', `payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
-    return signDsse(req.payloadType, req.payload, key.privateKey, key.kid);
+    return { payloadType: req.payloadType, body: req.payload };
   }
   throw new EvidentError('INPUT_INVALID', `unknown receipt format ${JSON.stringify((req as { format?: unknown }).format)}`);
+}
+
+/** Sign the request into a DSSE envelope (deterministic for Ed25519). */
+export function buildEnvelope(req: ReceiptRequest, key: IssuerKey): DsseEnvelope {
+  const p = envelopePayload(req, key);
+  return signDsse(p.payloadType, p.body, key.privateKey, key.kid);
+}
+
+/** {@link buildEnvelope} with the signature computed on the thread pool (same envelope). */
+export async function buildEnvelopeAsync(req: ReceiptRequest, key: IssuerKey): Promise<DsseEnvelope> {
+  const p = envelopePayload(req, key);
+  return signDsseAsync(p.payloadType, p.body, key.privateKey, key.kid);
 }
 
 /** The log entry of an envelope: its RFC 8785 canonical bytes. */
@@ -131,7 +144,7 @@ export function receiptId(envelope: DsseEnvelope): string {
 
 /** Sign, log, and return the receipt with a tlog-proof against the checkpoint that first covered it. */
 export async function issueReceipt(log: ReceiptLog, key: IssuerKey, req: ReceiptRequest): Promise<Receipt> {
-  const envelope = buildEnvelope(req, key);
+  const envelope = await buildEnvelopeAsync(req, key);
   const entry = receiptEntry(envelope);
   const ack = await log.append(entry);
   // The acknowledgement carries the checkpoint that covers the entry: one node read builds the proof.

@@ -45,9 +45,10 @@ export class ReceiptIndex {
     const batch = this.pending;
     this.pending = [];
     try {
-      await this.q.tx(async (t) => {
-        for (const p of batch) await t.run('INSERT INTO evident_receipts (id, log_index, format, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING', [p.id, p.index, p.format, p.at]);
-      });
+      await this.q.runMany(
+        'INSERT INTO evident_receipts (id, log_index, format, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+        batch.map((p) => [p.id, p.index, p.format, p.at]),
+      );
       for (const p of batch) p.resolve();
     } catch (e) {
       for (const p of batch) p.reject(e);

@@ -19,6 +19,11 @@ export interface Sql {
   ddl(stmts: string[]): Promise<void>;
   /** Run `fn` inside one transaction (serialisable enough for our invariants: unique indexes do the real work). */
   tx<T>(fn: (q: Sql) => Promise<T>): Promise<T>;
+  /**
+   * One statement for each parameter row, all in one transaction (joins the caller's transaction when inside one).
+   * On SQLite the whole batch runs synchronously: no event-loop turn per row.
+   */
+  runMany(sql: string, rows: unknown[][]): Promise<void>;
 }
 
 const PREFIX_RE = /^[a-z][a-z0-9_]{0,40}$/;
@@ -90,6 +95,17 @@ export function sqlFor(h: DbHandle): Sql {
           if (st.busy && !inside()) await idle();
           for (const x of stmts) db.exec(x);
         },
+        async runMany(s, rows) {
+          const stmt = prep(s);
+          if (inside()) {
+            for (const r of rows) stmt.run(...r);
+            return;
+          }
+          await idle();
+          db.transaction(() => {
+            for (const r of rows) stmt.run(...r);
+          }).immediate();
+        },
         async tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> {
           if (inside()) return fn(q);
           await idle();
@@ -144,6 +160,11 @@ export function sqlFor(h: DbHandle): Sql {
         await q.tx(async (t) => {
           await t.exec(`SELECT pg_advisory_xact_lock(${DDL_LOCK})`);
           for (const st of stmts) await t.exec(st);
+        });
+      },
+      async runMany(s, rows) {
+        await q.tx(async (t) => {
+          for (const r of rows) await t.run(s, r);
         });
       },
       async tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> {
