@@ -228,3 +228,17 @@ test('verifier matrix in strict mode: same deny codes, plus unsigned-field edits
     else assert.ok(r.checks.some((c) => c.code === 'WCP_UNSIGNED_FIELDS'), 'unauthenticated fields flagged');
   }
 });
+
+test('sortRecords (keyed sort) equals sorting by comparePythonPaths / compareBytewise on tricky paths', async () => {
+  const { sortRecords } = await import('../src/profiles/wcp/package-hash.ts');
+  const names = ['a', 'a-b', 'a.b', 'a/b', 'a/b/c', 'a-b/c', 'ab', 'a b', 'A', 'é', 'é/x', 'e\u0301', '\uffff', '\ud83d\ude00', '\ud83d\ude00/a', 'z/\ud83d\ude00', 'z/\uff61', '0', '0/0', '00', '~', 'a/b-c', 'a/b/d', 'a/bc'];
+  let seed = 5;
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  for (let k = 0; k < 200; k++) {
+    const pick = Array.from({ length: 2 + rnd(12) }, () => names[rnd(names.length)]! + (rnd(3) ? '' : '/' + names[rnd(names.length)]!));
+    for (const order of ['python', 'bytewise'] as const) {
+      const want = [...pick].sort(order === 'python' ? comparePythonPaths : compareBytewise);
+      assert.deepEqual(sortRecords(pick.map((rel) => ({ rel })), order).map((r) => r.rel), want, `${order}: ${JSON.stringify(pick)}`);
+    }
+  }
+});

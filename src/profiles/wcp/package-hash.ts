@@ -94,10 +94,23 @@ export function compareBytewise(a: string, b: string): number {
   return compareCodePoints(a, b);
 }
 
+/**
+ * Sort by path in the given order, in place. Each path is keyed once: for `python`, '/' becomes NUL (no file name
+ * holds one), which makes code-point string order equal component-wise order (a component that is a prefix of
+ * another sorts first, as does a shorter list); the engine's string order is code-point order unless a key holds a
+ * character at or above U+D800, and only then is the comparator used (tested against comparePythonPaths).
+ */
 export function sortRecords<T extends { rel: string }>(items: T[], order: PackageOrder = 'python'): T[] {
-  const cmp = order === 'python' ? comparePythonPaths : compareBytewise;
-  return items.sort((x, y) => cmp(x.rel, y.rel));
+  const keyed = items.map((x) => ({ k: order === 'python' ? x.rel.replaceAll('/', '\0') : x.rel, x }));
+  let high = false;
+  for (const e of keyed) if (AT_OR_ABOVE_SURROGATES.test(e.k)) high = true;
+  if (high) keyed.sort((a, b) => compareCodePoints(a.k, b.k));
+  else keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  for (let i = 0; i < keyed.length; i++) items[i] = keyed[i]!.x;
+  return items;
 }
+
+const AT_OR_ABOVE_SURROGATES = /[\ud800-\uffff]/;
 
 /** The exact hash input (records concatenated in the given order). */
 export function packageHashInput(records: readonly PackageRecord[]): string {
@@ -123,22 +136,38 @@ function isInside(root: string, p: string): boolean {
 }
 
 /**
- * Walk the package and list the kept files (unsorted). With `stat: false` regular files are listed by name only
- * (size and mtime -1: the hasher stats them); symlinks followed inside the root are always stat'ed.
+ * The package walk, one directory per {@link step} (iterative: no recursion limit, and a caller can hash what has
+ * been listed while the walk goes on). Lists the kept files, unsorted. With `stat: false` regular files are listed by
+ * name only (size and mtime -1: the hasher stats them); symlinks followed inside the root are always stat'ed.
  */
-export function listPackageFiles(root: string, opts: { symlinks?: SymlinkPolicy; stat?: boolean } = {}): PackageFile[] {
-  const policy = opts.symlinks ?? 'reject';
-  let rootReal: string;
-  try {
-    const st = fs.statSync(root);
-    if (!st.isDirectory()) throw new EvidentError('INPUT_INVALID', `${root} is not a directory`);
-    rootReal = fs.realpathSync(root);
-  } catch (e) {
-    if (e instanceof EvidentError) throw e;
-    throw ioError(e, `cannot read package root ${root}`);
+export class PackageWalk {
+  readonly out: PackageFile[] = [];
+  private readonly stack: Array<{ abs: string; rel: string; depth: number }> = [];
+  private readonly rootReal: string;
+  private readonly policy: SymlinkPolicy;
+  private readonly stat: boolean;
+
+  constructor(root: string, opts: { symlinks?: SymlinkPolicy; stat?: boolean } = {}) {
+    this.policy = opts.symlinks ?? 'reject';
+    this.stat = opts.stat !== false;
+    try {
+      const st = fs.statSync(root);
+      if (!st.isDirectory()) throw new EvidentError('INPUT_INVALID', `${root} is not a directory`);
+      this.rootReal = fs.realpathSync(root);
+    } catch (e) {
+      if (e instanceof EvidentError) throw e;
+      throw ioError(e, `cannot read package root ${root}`);
+    }
+    this.stack.push({ abs: this.rootReal, rel: '', depth: 0 });
   }
-  const out: PackageFile[] = [];
-  const walk = (absDir: string, relDir: string, depth: number): void => {
+
+  get done(): boolean {
+    return this.stack.length === 0;
+  }
+
+  /** Read one directory: its subdirectories are queued (visited depth-first, in listing order), its files listed. */
+  step(): void {
+    const { abs: absDir, rel: relDir, depth } = this.stack.pop()!;
     if (depth > MAX_DEPTH) throw new EvidentError('INPUT_INVALID', `package deeper than ${MAX_DEPTH} levels at ${relDir}`);
     let entries: fs.Dirent<Buffer>[];
     try {
@@ -146,15 +175,17 @@ export function listPackageFiles(root: string, opts: { symlinks?: SymlinkPolicy;
     } catch (e) {
       throw ioError(e, `cannot list ${relDir || '.'}`);
     }
+    const out = this.out;
+    const subdirs: Array<{ abs: string; rel: string; depth: number }> = [];
     for (const ent of entries) {
       // strict UTF-8 (no overlongs, no encoded surrogates), as the fatal TextDecoder, without a decoder per name
       if (!isUtf8(ent.name)) throw new EvidentError('INPUT_INVALID', `file name is not valid UTF-8 in ${relDir || '.'}`);
       const name = ent.name.toString('utf8');
-      const rel = relDir ? `${relDir}/${name}` : name;
-      const abs = path.join(absDir, name);
       if (EXCLUDED_NAMES.has(name)) continue; // excluded component: nothing below it is hashed
+      const rel = relDir ? `${relDir}/${name}` : name;
+      const abs = `${absDir}${absDir.endsWith(path.sep) ? '' : path.sep}${name}`;
       if (ent.isDirectory()) {
-        walk(abs, rel, depth + 1);
+        subdirs.push({ abs, rel, depth: depth + 1 });
         continue;
       }
       if (ent.isSymbolicLink()) {
@@ -164,32 +195,37 @@ export function listPackageFiles(root: string, opts: { symlinks?: SymlinkPolicy;
         } catch (e) {
           throw new EvidentError('WCP_SYMLINK_BROKEN', `symlink ${rel} cannot be resolved: ${(e as NodeJS.ErrnoException).code ?? ''}`);
         }
-        if (!isInside(rootReal, target)) throw new EvidentError('WCP_SYMLINK_OUTSIDE', `symlink ${rel} points outside the package root`);
-        if (policy === 'reject') throw new EvidentError('WCP_SYMLINK_REJECTED', `symlink ${rel} in the package (strict mode rejects symlinks; use compat to follow links inside the root)`);
+        if (!isInside(this.rootReal, target)) throw new EvidentError('WCP_SYMLINK_OUTSIDE', `symlink ${rel} points outside the package root`);
+        if (this.policy === 'reject') throw new EvidentError('WCP_SYMLINK_REJECTED', `symlink ${rel} in the package (strict mode rejects symlinks; use compat to follow links inside the root)`);
         const st = fs.statSync(target);
         if (!st.isFile() || isExcluded(rel)) continue; // directory links are not descended (Python 3.11 rglob)
         out.push({ rel, abs: target, size: st.size, mtimeMs: st.mtimeMs });
       } else if (ent.isFile()) {
         // every component above was checked on the way down and this name above: only the .pyc rule is left
         if (name.endsWith('.pyc')) continue;
-        if (opts.stat === false) {
+        if (!this.stat) {
           out.push({ rel, abs, size: -1, mtimeMs: -1 });
-          if (out.length > MAX_FILES) throw new EvidentError('INPUT_INVALID', `package has more than ${MAX_FILES} files`);
-          continue;
+        } else {
+          let st: fs.Stats;
+          try {
+            st = fs.lstatSync(abs);
+          } catch (e) {
+            throw ioError(e, `cannot stat ${rel}`);
+          }
+          out.push({ rel, abs, size: st.size, mtimeMs: st.mtimeMs });
         }
-        let st: fs.Stats;
-        try {
-          st = fs.lstatSync(abs);
-        } catch (e) {
-          throw ioError(e, `cannot stat ${rel}`);
-        }
-        out.push({ rel, abs, size: st.size, mtimeMs: st.mtimeMs });
       }
       if (out.length > MAX_FILES) throw new EvidentError('INPUT_INVALID', `package has more than ${MAX_FILES} files`);
     }
-  };
-  walk(rootReal, '', 0);
-  return out;
+    for (let k = subdirs.length - 1; k >= 0; k--) this.stack.push(subdirs[k]!);
+  }
+}
+
+/** Walk the whole package (see {@link PackageWalk}). */
+export function listPackageFiles(root: string, opts: { symlinks?: SymlinkPolicy; stat?: boolean } = {}): PackageFile[] {
+  const w = new PackageWalk(root, opts);
+  while (!w.done) w.step();
+  return w.out;
 }
 
 const CHUNK = 1 << 20;
@@ -292,69 +328,140 @@ export function startHashWorkers(n: number): Worker[] {
   return Array.from({ length: Math.max(0, n) }, () => new Worker(WORKER_SRC, { eval: true }));
 }
 
-/** Batches kept in flight per worker, so a worker never idles while its next batch is on the way. */
-const IN_FLIGHT = 2;
+/**
+ * Batches queued per worker: enough that a worker never idles while its next batch is on the way or while the main
+ * thread walks a directory or sorts, few enough that both workers finish together.
+ */
+const IN_FLIGHT = 4;
+/** Files per batch (or fewer when the stated sizes add up to 4 MiB): low message overhead, fine-grained balance. */
+const BATCH_FILES = 64;
+const BATCH_BYTES = 4 * 1024 * 1024;
 
-async function hashInWorkers(files: PackageFile[], pool: Worker[], totalBytes: number, onProgress: PackageHashOptions['onProgress']): Promise<{ hashes: string[]; sizes: number[] }> {
-  const hashes = new Array<string>(files.length);
-  const sizes = new Array<number>(files.length);
-  // Batches of ~4 MiB or 64 files keep the message overhead low and the load balanced.
-  const batches: Array<Array<{ i: number; abs: string; rel: string; size: number; mtimeMs: number }>> = [];
-  let cur: (typeof batches)[number] = [];
-  let curBytes = 0;
-  files.forEach((f, i) => {
-    cur.push({ i, abs: f.abs, rel: f.rel, size: f.size, mtimeMs: f.mtimeMs });
-    curBytes += Math.max(0, f.size);
-    if (cur.length >= 64 || curBytes >= 4 * 1024 * 1024) {
-      batches.push(cur);
-      cur = [];
-      curBytes = 0;
-    }
-  });
-  if (cur.length) batches.push(cur);
-  const workers = pool.slice(0, Math.max(1, Math.min(pool.length, batches.length)));
-  for (const w of pool.slice(workers.length)) void w.terminate();
-  let next = 0;
-  let doneBytes = 0;
-  let doneFiles = 0;
-  let doneBatches = 0;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let failed = false;
-      if (batches.length === 0) return resolve();
-      const send = (w: Worker): void => {
-        if (!failed && next < batches.length) w.postMessage(batches[next++]!);
-      };
-      for (const w of workers) {
-        w.on('error', (e) => {
-          failed = true;
-          reject(new EvidentError('IO_ERROR', `hash worker failed: ${e.message}`));
-        });
-        // replies come back in the order the worker received its batches
-        w.on('message', (m: { error?: string; message?: string; done?: Array<{ i: number; sha256: string; size: number }> }) => {
-          if (failed) return;
-          if (m.error) {
-            failed = true;
-            reject(new EvidentError(m.error, m.message ?? m.error));
-            return;
-          }
-          for (const r of m.done!) {
-            hashes[r.i] = r.sha256;
-            sizes[r.i] = r.size;
-            doneBytes += r.size;
-          }
-          doneFiles += m.done!.length;
-          onProgress?.({ doneBytes, totalBytes, doneFiles, totalFiles: files.length });
-          if (++doneBatches === batches.length) resolve();
-          else send(w);
-        });
-        for (let k = 0; k < IN_FLIGHT; k++) send(w);
-      }
+type Batch = Array<{ i: number; abs: string; rel: string; size: number; mtimeMs: number }>;
+
+/**
+ * Hashes a growing file list on a worker pool: {@link feed} after files were appended (e.g. after each directory of
+ * a walk), {@link end} once the list is complete; {@link done} resolves when every file is hashed (or rejects on
+ * the first failure, e.g. WCP_FILE_CHANGED). Progress is reported only once the list is complete (totals known).
+ * Replies are handled on the event loop, so a feeding caller must yield to it now and then.
+ */
+export class WorkerHasher {
+  readonly hashes: string[] = [];
+  readonly sizes: number[] = [];
+  readonly done: Promise<void>;
+  private resolve!: () => void;
+  private reject!: (e: Error) => void;
+  private readonly queue: Batch[] = [];
+  private cur: Batch = [];
+  private curBytes = 0;
+  private fed = 0;
+  private sent = 0;
+  private finished = 0;
+  private ended = false;
+  private failed = false;
+  private doneBytes = 0;
+  private doneFiles = 0;
+  private readonly inFlight: number[];
+
+  constructor(
+    private readonly pool: Worker[],
+    private readonly files: PackageFile[],
+    private readonly onProgress?: PackageHashOptions['onProgress'],
+  ) {
+    this.done = new Promise<void>((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
     });
-  } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
+    this.done.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection meanwhile
+    this.inFlight = pool.map(() => 0);
+    pool.forEach((w, k) => {
+      w.on('error', (e) => this.fail(new EvidentError('IO_ERROR', `hash worker failed: ${e.message}`)));
+      // replies come back in the order the worker received its batches
+      w.on('message', (m: { error?: string; message?: string; done?: Array<{ i: number; sha256: string; size: number }> }) => {
+        if (this.failed) return;
+        if (m.error) return this.fail(new EvidentError(m.error, m.message ?? m.error));
+        for (const r of m.done!) {
+          this.hashes[r.i] = r.sha256;
+          this.sizes[r.i] = r.size;
+          this.doneBytes += r.size;
+        }
+        this.doneFiles += m.done!.length;
+        this.inFlight[k]!--;
+        this.finished++;
+        if (this.ended) this.onProgress?.({ doneBytes: this.doneBytes, totalBytes: this.totalBytes, doneFiles: this.doneFiles, totalFiles: this.files.length });
+        this.pump();
+      });
+    });
   }
-  return { hashes, sizes };
+
+  private totalBytes = 0;
+
+  /** True once a batch failed (the walk feeding it can stop: {@link done} has rejected). */
+  get stopped(): boolean {
+    return this.failed;
+  }
+
+  /** Take the files appended since the last call. */
+  feed(): void {
+    const files = this.files;
+    for (; this.fed < files.length; this.fed++) {
+      const f = files[this.fed]!;
+      this.cur.push({ i: this.fed, abs: f.abs, rel: f.rel, size: f.size, mtimeMs: f.mtimeMs });
+      this.curBytes += Math.max(0, f.size);
+      if (this.cur.length >= BATCH_FILES || this.curBytes >= BATCH_BYTES) this.cut();
+    }
+    this.pump();
+  }
+
+  /** The list is complete. */
+  end(): void {
+    this.feed();
+    if (this.cur.length) this.cut();
+    this.ended = true;
+    this.totalBytes = this.files.reduce((s, f) => s + Math.max(0, f.size), 0);
+    this.pump();
+  }
+
+  private cut(): void {
+    this.queue.push(this.cur);
+    this.cur = [];
+    this.curBytes = 0;
+  }
+
+  private pump(): void {
+    if (this.failed) return;
+    for (let k = 0; k < this.pool.length; k++) {
+      while (this.inFlight[k]! < IN_FLIGHT && this.queue.length > 0) {
+        this.pool[k]!.postMessage(this.queue.shift()!);
+        this.inFlight[k]!++;
+        this.sent++;
+      }
+    }
+    if (this.ended && this.queue.length === 0 && this.finished === this.sent) this.resolve();
+  }
+
+  private fail(e: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.reject(e);
+  }
+
+  /** Stop the workers (after done settled, or to abandon). */
+  async close(): Promise<void> {
+    this.failed = true;
+    await Promise.all(this.pool.map((w) => w.terminate()));
+  }
+}
+
+async function hashInWorkers(files: PackageFile[], pool: Worker[], onProgress: PackageHashOptions['onProgress']): Promise<{ hashes: string[]; sizes: number[] }> {
+  const h = new WorkerHasher(pool, files, onProgress);
+  try {
+    h.end();
+    await h.done;
+    return { hashes: h.hashes, sizes: h.sizes };
+  } finally {
+    await h.close();
+  }
 }
 
 /**
@@ -362,11 +469,11 @@ async function hashInWorkers(files: PackageFile[], pool: Worker[], totalBytes: n
  * Files listed without a stat (size < 0) are sized by the worker's fstat. Detects changed files.
  */
 async function hashFiles(files: PackageFile[], workers: number | Worker[], onProgress?: PackageHashOptions['onProgress']): Promise<{ hashes: string[]; sizes: number[] }> {
-  const totalBytes = files.reduce((s, f) => s + Math.max(0, f.size), 0);
   const pool = typeof workers === 'number' ? undefined : workers;
-  if (files.length > 1 && (pool ? pool.length > 0 : (workers as number) > 0)) return hashInWorkers(files, pool ?? startHashWorkers(workers as number), totalBytes, onProgress);
+  if (files.length > 1 && (pool ? pool.length > 0 : (workers as number) > 0)) return hashInWorkers(files, pool ?? startHashWorkers(workers as number), onProgress);
   if (pool) await Promise.all(pool.map((w) => w.terminate()));
   statFiles(files);
+  const totalBytes = files.reduce((s, f) => s + f.size, 0);
   const hashes: string[] = [];
   const buf = Buffer.allocUnsafe(CHUNK);
   let doneBytes = 0;
@@ -399,29 +506,59 @@ function statFiles(files: PackageFile[]): void {
   }
 }
 
+/** Yield to the event loop at most this often during a walk that feeds workers (their replies are handled there). */
+const YIELD_MS = 2;
+
 /** Compute the canonical package hash of a directory. */
 export async function canonicalPackageHash(root: string, opts: PackageHashOptions = {}): Promise<PackageHashResult> {
   const order = opts.order ?? 'python';
   if (!PACKAGE_ORDERS.includes(order)) throw new EvidentError('INPUT_INVALID', `unknown order ${JSON.stringify(order)} (python or bytewise)`);
-  // Explicit workers boot while the main thread walks the tree. The walk only lists names (a stat per file would
-  // cost more than the directory reads): the workers stat what they hash. The default decides after the walk: many
-  // files → workers; otherwise the (few) files are stat'ed to decide by bytes (a thread costs ~20-30 ms to start).
-  const early = opts.workers !== undefined && opts.workers > 0 ? startHashWorkers(opts.workers) : undefined;
-  let files: PackageFile[];
+  // The walk only lists names (a stat per file would cost more than the directory reads): the workers stat what they
+  // hash. Explicit workers boot at once; by default they start when the walk has listed PARALLEL_MIN_FILES files.
+  // Either way they hash what the walk has listed while it goes on (hashing needs no order; the paths are sorted
+  // while the last batches are hashed). A smaller package is stat'ed after the walk to decide by bytes (a thread
+  // costs ~20-60 ms to start).
+  const walk = new PackageWalk(root, { symlinks: opts.symlinks, stat: opts.workers === 0 });
+  const files = walk.out;
+  let hasher = opts.workers !== undefined && opts.workers > 0 ? new WorkerHasher(startHashWorkers(opts.workers), files, opts.onProgress) : undefined;
   try {
-    files = sortRecords(listPackageFiles(root, { symlinks: opts.symlinks, stat: opts.workers === 0 }), order);
-  } catch (e) {
-    if (early) await Promise.all(early.map((w) => w.terminate()));
-    throw e;
+    let lastYield = performance.now();
+    while (!walk.done && !hasher?.stopped) {
+      walk.step();
+      if (!hasher && opts.workers === undefined && files.length >= PARALLEL_MIN_FILES) {
+        hasher = new WorkerHasher(startHashWorkers(defaultWorkers(files, Infinity)), files, opts.onProgress);
+      }
+      if (hasher) {
+        hasher.feed();
+        if (performance.now() - lastYield >= YIELD_MS) {
+          await new Promise<void>((r) => setImmediate(r));
+          lastYield = performance.now();
+        }
+      }
+    }
+    let hashes: string[];
+    let sizes: number[];
+    let sorted: Array<{ rel: string; i: number }>;
+    if (hasher) {
+      hasher.end();
+      sorted = sortRecords(files.map((f, i) => ({ rel: f.rel, i })), order);
+      await hasher.done;
+      ({ hashes, sizes } = hasher);
+    } else {
+      let workers = opts.workers;
+      if (workers === undefined) {
+        statFiles(files);
+        workers = defaultWorkers(files, files.reduce((s, f) => s + f.size, 0));
+      }
+      const hashing = hashFiles(files, workers, opts.onProgress);
+      sorted = sortRecords(files.map((f, i) => ({ rel: f.rel, i })), order);
+      ({ hashes, sizes } = await hashing);
+    }
+    const records = sorted.map(({ rel, i }) => ({ rel, size: sizes[i]!, sha256: hashes[i]! }));
+    return { hash: packageHashFromRecords(records), records, totalBytes: sizes.reduce((s, n) => s + n, 0) };
+  } finally {
+    await hasher?.close();
   }
-  let workers: number | Worker[] | undefined = early ?? opts.workers;
-  if (workers === undefined) {
-    if (files.length < PARALLEL_MIN_FILES) statFiles(files);
-    workers = files.length >= PARALLEL_MIN_FILES ? defaultWorkers(files, Infinity) : defaultWorkers(files, files.reduce((s, f) => s + f.size, 0));
-  }
-  const { hashes, sizes } = await hashFiles(files, workers, opts.onProgress);
-  const records = files.map((f, i) => ({ rel: f.rel, size: sizes[i]!, sha256: hashes[i]! }));
-  return { hash: packageHashFromRecords(records), records, totalBytes: sizes.reduce((s, n) => s + n, 0) };
 }
 
 /** A stderr progress bar, only on a TTY and only for large packages. Returns undefined otherwise. */
