@@ -197,3 +197,18 @@ test('progress bar: only on a TTY and only for large packages; ends with a newli
   assert.match(big.out[0]!, /^\rhashing \[#+\.+\] {2}25% 5\/20 files$/);
   assert.match(big.out.join(''), /100% 20\/20 files\n$/);
 });
+
+test('file names: invalid UTF-8 bytes are refused (also when a valid U+FFFD sits in the same directory); a real U+FFFD is hashed', async () => {
+  const root = fs.mkdtempSync(path.join(tmp, 'names-'));
+  fs.mkdirSync(path.join(root, 'sub'));
+  fs.writeFileSync(path.join(root, 'sub', 'ok\ufffd.txt'), 'x');
+  const ok = await canonicalPackageHash(root);
+  assert.deepEqual(ok.records.map((r) => r.rel), ['sub/ok\ufffd.txt']);
+  for (const bad of [[0x62, 0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80]]) {
+    const name = Buffer.concat([Buffer.from(path.join(root, 'sub') + '/'), Buffer.from(bad)]);
+    fs.writeFileSync(name, 'y');
+    for (const workers of [0, 2]) await assert.rejects(canonicalPackageHash(root, { workers }), { code: 'INPUT_INVALID', message: /not valid UTF-8 in sub/ });
+    fs.unlinkSync(name);
+  }
+  assert.equal((await canonicalPackageHash(root)).hash, ok.hash);
+});

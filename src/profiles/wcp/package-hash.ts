@@ -169,18 +169,24 @@ export class PackageWalk {
   step(): void {
     const { abs: absDir, rel: relDir, depth } = this.stack.pop()!;
     if (depth > MAX_DEPTH) throw new EvidentError('INPUT_INVALID', `package deeper than ${MAX_DEPTH} levels at ${relDir}`);
-    let entries: fs.Dirent<Buffer>[];
+    let entries: fs.Dirent[];
     try {
-      entries = fs.readdirSync(absDir, { withFileTypes: true, encoding: 'buffer' });
+      entries = fs.readdirSync(absDir, { withFileTypes: true });
+      // names must be strict UTF-8 (no overlongs, no encoded surrogates): decoding replaced anything else by U+FFFD,
+      // so only a directory with a U+FFFD in some name is read again as bytes and checked (a real U+FFFD is valid)
+      if (entries.some(hasReplacementChar)) {
+        for (const raw of fs.readdirSync(absDir, { encoding: 'buffer' })) {
+          if (!isUtf8(raw)) throw new EvidentError('INPUT_INVALID', `file name is not valid UTF-8 in ${relDir || '.'}`);
+        }
+      }
     } catch (e) {
+      if (e instanceof EvidentError) throw e;
       throw ioError(e, `cannot list ${relDir || '.'}`);
     }
     const out = this.out;
     const subdirs: Array<{ abs: string; rel: string; depth: number }> = [];
     for (const ent of entries) {
-      // strict UTF-8 (no overlongs, no encoded surrogates), as the fatal TextDecoder, without a decoder per name
-      if (!isUtf8(ent.name)) throw new EvidentError('INPUT_INVALID', `file name is not valid UTF-8 in ${relDir || '.'}`);
-      const name = ent.name.toString('utf8');
+      const name = ent.name;
       if (EXCLUDED_NAMES.has(name)) continue; // excluded component: nothing below it is hashed
       const rel = relDir ? `${relDir}/${name}` : name;
       const abs = `${absDir}${absDir.endsWith(path.sep) ? '' : path.sep}${name}`;
@@ -219,6 +225,10 @@ export class PackageWalk {
     }
     for (let k = subdirs.length - 1; k >= 0; k--) this.stack.push(subdirs[k]!);
   }
+}
+
+function hasReplacementChar(ent: fs.Dirent): boolean {
+  return ent.name.includes('\ufffd');
 }
 
 /** Walk the whole package (see {@link PackageWalk}). */
