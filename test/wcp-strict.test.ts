@@ -212,3 +212,22 @@ test('file names: invalid UTF-8 bytes are refused (also when a valid U+FFFD sits
   }
   assert.equal((await canonicalPackageHash(root)).hash, ok.hash);
 });
+
+test('WorkerHasher: a worker that dies with batches outstanding fails the hash (IO_ERROR) instead of hanging', async () => {
+  const { WorkerHasher, startHashWorkers, listPackageFiles: list } = await import('../src/profiles/wcp/package-hash.ts');
+  const root = fs.mkdtempSync(path.join(tmp, 'dies-'));
+  for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(root, `f${i}`), Buffer.alloc(64 * 1024, i));
+  const files = list(root, { stat: false });
+  const pool = startHashWorkers(2);
+  const h = new WorkerHasher(pool, files);
+  h.end();
+  await pool[0]!.terminate();
+  await assert.rejects(h.done, { code: 'IO_ERROR', message: /exited/ });
+  await h.close();
+  // and a healthy pool hashes the same files to what the inline hasher gives
+  const ok = new WorkerHasher(startHashWorkers(2), files);
+  ok.end();
+  await ok.done;
+  await ok.close();
+  assert.deepEqual(ok.hashes, await hashPackageFiles(list(root, { stat: false }), 0));
+});

@@ -386,6 +386,10 @@ export class WorkerHasher {
     this.inFlight = pool.map(() => 0);
     pool.forEach((w, k) => {
       w.on('error', (e) => this.fail(new EvidentError('IO_ERROR', `hash worker failed: ${e.message}`)));
+      // a worker that ends with batches outstanding would otherwise leave `done` pending for ever
+      w.on('exit', (code) => {
+        if (this.inFlight[k]! > 0) this.fail(new EvidentError('IO_ERROR', `hash worker exited (${code}) with files unhashed`));
+      });
       // replies come back in the order the worker received its batches
       w.on('message', (m: { error?: string; message?: string; done?: Array<{ i: number; sha256: string; size: number }> }) => {
         if (this.failed) return;
