@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     }
     rows.push(['find | xargs -P2 openssl dgst -sha256 (2 processes)', bestSsl]);
     rows.push(['evident canonical_package_hash (inline, 1 thread)', await time(async () => (hash = (await canonicalPackageHash(root, { workers: 0 })).hash))]);
-    rows.push([`evident canonical_package_hash (${cores} worker threads)`, bestOurs]);
+    rows.push([`evident canonical_package_hash (${cores} threads${cores > 1 ? `: ${cores - 1} worker + caller` : ''})`, bestOurs]);
     const base = rows[2]![1];
     process.stdout.write(`package hash ${hash}\n`);
     for (const [name, s] of rows) {

@@ -231,3 +231,25 @@ test('WorkerHasher: a worker that dies with batches outstanding fails the hash (
   await ok.close();
   assert.deepEqual(ok.hashes, await hashPackageFiles(list(root, { stat: false }), 0));
 });
+
+test('threads that hash: 0 (inline), 1 worker, 1 worker + caller, 2 workers + caller give the same hash; the caller detects a changed file', async () => {
+  const { WorkerHasher, startHashWorkers, listPackageFiles: list } = await import('../src/profiles/wcp/package-hash.ts');
+  const root = fs.mkdtempSync(path.join(tmp, 'threads-'));
+  for (let d = 0; d < 5; d++) {
+    fs.mkdirSync(path.join(root, `d${d}`));
+    for (let i = 0; i < 120; i++) fs.writeFileSync(path.join(root, `d${d}`, `f${i}`), Buffer.alloc(1000 + i * 37, d * 7 + i));
+  }
+  const want = (await canonicalPackageHash(root, { workers: 0 })).hash;
+  for (const workers of [1, 2, 3]) assert.equal((await canonicalPackageHash(root, { workers })).hash, want, `workers ${workers}`);
+  // the caller's share: no worker at all, every batch hashed on this thread; a file whose size differs from the
+  // listing (as if it changed between listing and hashing) is reported
+  const files = list(root, { stat: true });
+  const h = new WorkerHasher([], files, undefined, true);
+  h.end();
+  await h.done;
+  assert.deepEqual(h.hashes, await hashPackageFiles(list(root, { stat: false }), 0));
+  files[42]!.size += 1;
+  const h2 = new WorkerHasher(startHashWorkers(0), files, undefined, true);
+  h2.end();
+  await assert.rejects(h2.done, { code: 'WCP_FILE_CHANGED' });
+});
