@@ -9,16 +9,13 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { startService, type RunningService } from '../src/server/service.ts';
-import { testPostgresUrl } from '../src/store/db.ts';
 import { checkFormatStatement, eliStatement, hashMatchTournamentStatement, wcpStatement } from '../src/receipts/formats.ts';
 import { parseEliJson } from '../src/profiles/eli/c14n.ts';
 import { parseRecord } from '../src/profiles/wcp/registry.ts';
 import type { JsonObject } from '../src/kernel/json/index.ts';
-import { freshPgDatabase } from './pg-fresh.ts';
+import { testBackends, withService } from './service-env.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
 const VEC = path.resolve(import.meta.dirname, '../../shared/vectors');
@@ -49,18 +46,11 @@ const edgeText = (hash: string) => edge.record_json_text.replace('sha256:to-be-i
 const statementOf = (r: any) => JSON.parse(Buffer.from(r.envelope.payload, 'base64').toString('utf8'));
 const hex = (d: string) => d.replace(/^sha256:/, '');
 
-const backends: Array<[string, string | undefined]> = [['sqlite', undefined]];
-const pgUrl = testPostgresUrl();
-if (pgUrl) backends.push(['postgres', pgUrl]);
+const backends = testBackends();
 
 for (const [name, dbUrl] of backends) {
   test(`receipt formats on ${name}: hashmatch, eli, wcp issued, verified offline, bad input, auth`, async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-rfmt-'));
-    let s: RunningService | undefined;
-    let fresh: Awaited<ReturnType<typeof freshPgDatabase>> | undefined;
-    try {
-      fresh = dbUrl ? await freshPgDatabase(dbUrl) : undefined;
-      s = await startService({ dataDir: dir, db: fresh?.url, host: '127.0.0.1', port: 0, origin: 'test.example/evident' });
+    await withService(dbUrl, 'evident-rfmt-', { origin: 'test.example/evident' }, async (s, { dir }) => {
       const url = s.url;
       const admin = s.adminToken!;
       const post = (p: string, body: string | object, token: string | null) =>
@@ -248,11 +238,7 @@ for (const [name, dbUrl] of backends) {
       const op = ((await (await fetch(url + '/openapi.json')).json()) as any).paths['/v1/receipts'].post;
       assert.deepEqual(op.requestBody.content['application/json'].schema.properties.format.enum, ['in-toto', 'dsse', 'hashmatch', 'eli', 'wcp']);
       assert.ok(op.responses['422']);
-    } finally {
-      await s?.close();
-      await fresh?.drop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 }
 

@@ -9,16 +9,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { startService, type RunningService } from '../src/server/service.ts';
-import { testPostgresUrl } from '../src/store/db.ts';
+import { startService } from '../src/server/service.ts';
 import { hashLeaf, verifyInclusion, verifyConsistency, parseCheckpoint } from '../src/log/index.ts';
 import { parseBase64 } from '../src/kernel/encoding.ts';
-import { freshPgDatabase } from './pg-fresh.ts';
+import { testBackends, withService } from './service-env.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
-const backends: Array<[string, string | undefined]> = [['sqlite', undefined]];
-const pg = testPostgresUrl();
-if (pg) backends.push(['postgres', pg]);
+const backends = testBackends();
 
 const statement = (i: number) => ({
   _type: 'https://in-toto.io/Statement/v1',
@@ -29,12 +26,7 @@ const statement = (i: number) => ({
 
 for (const [name, dbUrl] of backends) {
   test(`receipts on ${name}: issue, fetch, verify offline, proofs, tiles, bad input, auth`, async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-rcpt-'));
-    let s: RunningService | undefined;
-    let fresh: Awaited<ReturnType<typeof freshPgDatabase>> | undefined;
-    try {
-      fresh = dbUrl ? await freshPgDatabase(dbUrl) : undefined;
-      s = await startService({ dataDir: dir, db: fresh?.url, host: '127.0.0.1', port: 0, origin: 'test.example/evident' });
+    await withService(dbUrl, 'evident-rcpt-', { origin: 'test.example/evident' }, async (s, { dir }) => {
       const url = s.url;
       const tok = s.adminToken!;
       const post = (body: unknown, token: string | null = tok) =>
@@ -121,11 +113,7 @@ for (const [name, dbUrl] of backends) {
       assert.equal(await bad({ format: 'dsse', payload_type: 'a', payload_base64: '%%%' }), 400);
       assert.equal(await bad({ format: 'nope' }), 400);
       assert.equal(await bad({ format: 'dsse', payload_type: 'a', payload_base64: Buffer.alloc(50_000).toString('base64') }), 400);
-    } finally {
-      await s?.close();
-      await fresh?.drop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 }
 

@@ -7,14 +7,11 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { startService, type RunningService } from '../src/server/service.ts';
-import { testPostgresUrl } from '../src/store/db.ts';
 import { computeArtifactHash, parseRecord } from '../src/profiles/wcp/registry.ts';
 import { parseBanList } from '../src/profiles/wcp/verify.ts';
 import { canonicalizePython } from '../src/kernel/json/index.ts';
-import { freshPgDatabase } from './pg-fresh.ts';
+import { testBackends, withService } from './service-env.ts';
 
 const VEC = path.resolve(import.meta.dirname, '../../shared/vectors/wcp');
 const RV = JSON.parse(fs.readFileSync(path.join(VEC, 'registry-artifact-hash-vectors.json'), 'utf8'));
@@ -28,18 +25,11 @@ function recordText(v: { id: string; record_json_text: string }, hash: string): 
 }
 const vec = (id: string) => RV.vectors.find((v: { id: string }) => v.id === id);
 
-const backends: Array<[string, string | undefined]> = [['sqlite', undefined]];
-const pgUrl = testPostgresUrl();
-if (pgUrl) backends.push(['postgres', pgUrl]);
+const backends = testBackends();
 
 for (const [name, dbUrl] of backends) {
   test(`wcp routes on ${name}: enroll, tamper, manifest, ban list, verify, auth, schema`, async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-wcp-'));
-    let s: RunningService | undefined;
-    let fresh: Awaited<ReturnType<typeof freshPgDatabase>> | undefined;
-    try {
-      fresh = dbUrl ? await freshPgDatabase(dbUrl) : undefined;
-      s = await startService({ dataDir: dir, db: fresh?.url, host: '127.0.0.1', port: 0, origin: 'test.example/evident' });
+    await withService(dbUrl, 'evident-wcp-', { origin: 'test.example/evident' }, async (s) => {
       const url = s.url;
       const admin = s.adminToken!;
       const req = (method: string, p: string, body?: string | object, token: string | null = admin) =>
@@ -226,10 +216,6 @@ for (const [name, dbUrl] of backends) {
       const paths = (await json(await fetch(url + '/openapi.json'))).paths;
       for (const p of ['/v1/wcp/enroll', '/v1/wcp/ban-list', '/v1/wcp/verify/{worker_id}']) assert.ok(paths[p], p);
       assert.ok(paths['/v1/wcp/ban-list'].get && paths['/v1/wcp/ban-list'].post);
-    } finally {
-      await s?.close();
-      await fresh?.drop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 }
