@@ -54,15 +54,16 @@ export function parseBase64(s: string, opts: Base64Options = {}): Uint8Array {
   // a valid input equals the canonical padded or unpadded encoding of what it decodes to — exact alphabet, exact
   // padding, zero trailing bits — with no regex pass over long inputs.
   const buf = Buffer.from(s, url ? 'base64url' : 'base64');
-  // the alphabet's own form first (std: padded, url: unpadded); the other form only when that does not match
-  const own = buf.toString(url ? 'base64url' : 'base64');
-  // (a padded form without '=' is also the unpadded form, and vice versa)
-  let ok = s === own && (padding !== (url ? 'required' : 'forbidden') || own.length % 4 === 0 && !own.endsWith('='));
-  if (!ok && padding !== (url ? 'forbidden' : 'required')) {
-    const other = url ? own + '='.repeat((4 - (own.length % 4)) % 4) : own.endsWith('==') ? own.slice(0, -2) : own.endsWith('=') ? own.slice(0, -1) : own;
-    ok = s === other;
+  let padded: string;
+  let unpadded: string;
+  if (url) {
+    unpadded = buf.toString('base64url');
+    padded = unpadded + '='.repeat((4 - (unpadded.length % 4)) % 4);
+  } else {
+    padded = buf.toString('base64');
+    unpadded = padded.endsWith('==') ? padded.slice(0, -2) : padded.endsWith('=') ? padded.slice(0, -1) : padded;
   }
-  if (!ok) {
+  if (!((padding !== 'forbidden' && s === padded) || (padding !== 'required' && s === unpadded))) {
     const hasPad = s.endsWith('=');
     let form: boolean;
     if (hasPad) form = padding !== 'forbidden' && (url ? B64_URL_PAD : B64_STD).test(s);

@@ -245,7 +245,10 @@ const CHUNK = 1 << 20;
 /** O_NONBLOCK: a file swapped for a FIFO after listing cannot block the open; O_NOFOLLOW: nor for a symlink. */
 const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOFOLLOW ?? 0);
 
-/** Hash one file synchronously, detecting changes during the read. Returns lowercase hex. */
+/**
+ * Hash one file synchronously, detecting changes during the read. A file listed without a stat (size < 0) is sized
+ * by its own fstat, as in the workers.
+ */
 export function hashFileChecked(f: { rel: string; abs: string; size: number; mtimeMs: number }, buf: Buffer = Buffer.allocUnsafe(CHUNK)): { sha256: string; size: number } {
   let fd: number;
   try {
@@ -256,18 +259,20 @@ export function hashFileChecked(f: { rel: string; abs: string; size: number; mti
   }
   try {
     const before = fs.fstatSync(fd);
-    if (!before.isFile() || before.size !== f.size || before.mtimeMs !== f.mtimeMs) throw changed(f.rel);
+    // size < 0: the walk did not stat (this fstat is the reference); else it must still match the walk
+    if (!before.isFile() || (f.size >= 0 && (before.size !== f.size || before.mtimeMs !== f.mtimeMs))) throw changed(f.rel);
+    const size = before.size;
     const h = createHash('sha256');
     let n = 0;
     // stop at the stated size (growth is caught by the final fstat), saving one read per file
-    while (n < f.size) {
-      const r = fs.readSync(fd, buf, 0, Math.min(buf.length, f.size - n), null);
+    while (n < size) {
+      const r = fs.readSync(fd, buf, 0, Math.min(buf.length, size - n), null);
       if (r === 0) break;
       n += r;
       h.update(r === buf.length ? buf : buf.subarray(0, r));
     }
     const after = fs.fstatSync(fd);
-    if (n !== f.size || after.size !== f.size || after.mtimeMs !== before.mtimeMs) throw changed(f.rel);
+    if (n !== size || after.size !== size || after.mtimeMs !== before.mtimeMs) throw changed(f.rel);
     return { sha256: h.digest('hex'), size: n };
   } finally {
     fs.closeSync(fd);
@@ -463,7 +468,6 @@ export class WorkerHasher {
     const buf = (this.selfBuf ??= Buffer.allocUnsafe(CHUNK));
     try {
       for (const f of batch) {
-        if (f.size < 0) statFiles([f as unknown as PackageFile]);
         const r = hashFileChecked(f, buf);
         this.hashes[f.i] = r.sha256;
         this.sizes[f.i] = r.size;
