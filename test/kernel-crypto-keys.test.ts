@@ -317,3 +317,40 @@ test('signAsync (thread pool) gives what sign gives, with the same refusals; sig
   assert.deepEqual(await signDsseAsync('application/vnd.in-toto+json', '{"a":1}', privateKey, 'k'), signDsse('application/vnd.in-toto+json', '{"a":1}', privateKey, 'k'));
   await assert.rejects(signDsseAsync(42 as unknown as string, 'x', privateKey), { code: 'DSSE_INVALID' });
 });
+
+test('writeKeyDir: processes creating the same key directory at the same moment: exactly one key is written, the others get OUTPUT_EXISTS', async () => {
+  const { spawn } = await import('node:child_process');
+  const keyfiles = path.resolve(import.meta.dirname, '../src/store/keyfiles.ts');
+  for (let round = 0; round < 2; round++) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-keyrace-'));
+    const keyDir = path.join(dir, 'log');
+    const at = Date.now() + 1500; // every child spins until this moment, then creates the key directory
+    const script = `
+      const { writeKeyDir } = await import(${JSON.stringify(keyfiles)});
+      while (Date.now() < ${at});
+      try { const k = writeKeyDir(${JSON.stringify(keyDir)}, 'ed25519'); console.log('WROTE ' + k.kid); }
+      catch (e) { console.log('ERR ' + e.code); }`;
+    const outs = await Promise.all(
+      Array.from({ length: 6 }, () => new Promise<string>((resolve, reject) => {
+        const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+        c.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`child exited ${code}: ${out}`))));
+      })),
+    );
+    try {
+      const wrote = outs.filter((o) => o.startsWith('WROTE '));
+      assert.equal(wrote.length, 1, outs.join('\n'));
+      for (const o of outs) if (!o.startsWith('WROTE ')) assert.equal(o, 'ERR OUTPUT_EXISTS');
+      // the files on disk are the winner's key pair, and no temp file is left
+      const priv = loadPrivateKey(path.join(keyDir, 'private.pem'));
+      const jwk = JSON.parse(fs.readFileSync(path.join(keyDir, 'public.jwk'), 'utf8'));
+      assert.equal('WROTE ' + jwk.kid, wrote[0]);
+      assert.ok(verify(loadPublicKey(path.join(keyDir, 'public.pem')), 'x', sign(priv, 'x')));
+      assert.deepEqual(fs.readdirSync(keyDir).sort(), ['private.pem', 'public.jwk', 'public.pem']);
+      assert.equal(fs.statSync(path.join(keyDir, 'private.pem')).mode & 0o777, 0o600);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});

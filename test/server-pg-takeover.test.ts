@@ -235,3 +235,35 @@ test('two evident serve processes on one PostgreSQL log: SIGKILL the sequencer m
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('two evident serve processes started at the same moment on an empty data directory and database: both start, with one log key and one key ring', { skip: !PG && 'EVIDENT_TEST_PG not set', timeout: 120_000 }, async () => {
+  for (let round = 0; round < 3; round++) {
+    const fresh = await freshPgDatabase(PG!);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-samestart-'));
+    const started: Instance[] = [];
+    try {
+      const both = await Promise.allSettled([serve(fresh.url, dir), serve(fresh.url, dir)]);
+      for (const r of both) if (r.status === 'fulfilled') started.push(r.value);
+      for (const r of both) if (r.status === 'rejected') throw r.reason;
+      const [a, b] = started as [Instance, Instance];
+      const info = async (u: string) => (await (await fetch(u + '/v1/log')).json()) as { vkey: string; sequencer: boolean };
+      const [ia, ib] = [await info(a.url), await info(b.url)];
+      assert.equal(ia.vkey, ib.vkey, 'one log key');
+      assert.equal(Number(ia.sequencer) + Number(ib.sequencer), 1, 'exactly one instance sequences');
+      const kids = async (u: string) => ((await (await fetch(u + '/v1/keys')).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+      assert.deepEqual(await kids(a.url), await kids(b.url), 'one service key ring');
+      // the log key file on disk is the key both instances sign with
+      const vkeyFile = fs.readFileSync(path.join(dir, 'keys', 'log', 'public.pem'), 'utf8');
+      assert.ok(vkeyFile.includes('BEGIN PUBLIC KEY'));
+      assert.deepEqual(fs.readdirSync(path.join(dir, 'keys', 'log')).filter((f) => f.includes('.tmp-')), [], 'no temp files left');
+    } finally {
+      for (const i of started) {
+        const exited = new Promise((r) => i.child.once('exit', r));
+        i.child.kill('SIGTERM');
+        await exited;
+      }
+      await fresh.drop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});

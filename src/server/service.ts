@@ -57,7 +57,14 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   const keyRing = await KeyRing.open(path.join(o.dataDir, 'keys', 'service'));
 
   const logKeyDir = path.join(o.dataDir, 'keys', 'log');
-  if (!fs.statSync(path.join(logKeyDir, KEY_DIR_FILES.private), { throwIfNoEntry: false })) writeKeyDir(logKeyDir, 'ed25519');
+  if (!fs.statSync(path.join(logKeyDir, KEY_DIR_FILES.private), { throwIfNoEntry: false })) {
+    // instances sharing a data directory may start together: one creates the log key, the others load it
+    try {
+      writeKeyDir(logKeyDir, 'ed25519');
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'OUTPUT_EXISTS') throw e;
+    }
+  }
   const logPriv = loadPrivateKey(path.join(logKeyDir, KEY_DIR_FILES.private));
 
   const dbUrl = o.db ?? `sqlite:${path.join(o.dataDir, 'evident.db')}`;

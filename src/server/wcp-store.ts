@@ -8,6 +8,7 @@
  *   `{sha256, reason, reported_at, source, review_status}` plus the log index of the ban event.
  */
 import type { DbHandle } from '../store/db.ts';
+import { sqlFor } from '../store/sql.ts';
 
 export interface EnrolledWorker {
   worker_id: string;
@@ -48,10 +49,9 @@ export class WcpStore {
       'CREATE TABLE IF NOT EXISTS evident_wcp_workers (worker_id TEXT PRIMARY KEY, worker_species_id TEXT NOT NULL, artifact_hash TEXT NOT NULL, record TEXT NOT NULL, manifest TEXT, package_hash TEXT, enrolled_at TEXT NOT NULL, logged_at TEXT NOT NULL, log_index BIGINT NOT NULL)',
       'CREATE TABLE IF NOT EXISTS evident_wcp_bans (sha256 TEXT PRIMARY KEY, reason TEXT NOT NULL, reported_at TEXT NOT NULL, source TEXT NOT NULL, review_status TEXT NOT NULL, log_index BIGINT NOT NULL)',
     ];
-    for (const d of ddl) {
-      if (h.kind === 'sqlite') h.db.exec(d);
-      else await h.pool.query(d);
-    }
+    // through Sql.ddl: on PostgreSQL under the schema advisory lock, so instances starting together do not race
+    // on the catalog (CREATE TABLE IF NOT EXISTS is not safe against a concurrent create)
+    await sqlFor(h).ddl(ddl);
     return new WcpStore(h);
   }
 

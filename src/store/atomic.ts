@@ -18,3 +18,25 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, mode?: 
   }
   if (mode !== undefined) fs.chmodSync(file, mode);
 }
+
+/**
+ * Create a file atomically and exclusively: temp file in the same directory, fsync, then a hard link to the final
+ * name, which fails with EEXIST when the file already exists, so two processes racing to create it cannot overwrite
+ * each other (the loser sees the winner's complete file). The temp file is always removed.
+ */
+export function writeFileExclusive(file: string, data: string | Uint8Array, mode = 0o644): void {
+  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+  const fd = fs.openSync(tmp, 'wx', mode);
+  try {
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.chmodSync(tmp, mode);
+    fs.linkSync(tmp, file);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}

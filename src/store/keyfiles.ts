@@ -21,7 +21,7 @@ import {
   type SigAlg,
 } from '../kernel/keys.ts';
 import { TrustStore } from '../kernel/truststore.ts';
-import { writeFileAtomic } from './atomic.ts';
+import { writeFileAtomic, writeFileExclusive } from './atomic.ts';
 
 const MAX_KEY_FILE = 1024 * 1024;
 const MAX_TRUST_FILE = 16 * 1024 * 1024;
@@ -95,12 +95,15 @@ export function saveTrustStore(file: string, store: TrustStore): void {
 }
 
 /** Write a private key as PKCS#8 PEM, mode 0600, atomically. */
-export function writePrivateKeyPem(file: string, key: KeyObject): void {
+export function writePrivateKeyPem(file: string, key: KeyObject, opts: { exclusive?: boolean } = {}): void {
   const pem = privateKeyPem(key);
   try {
-    writeFileAtomic(file, pem, 0o600);
+    if (opts.exclusive) writeFileExclusive(file, pem, 0o600);
+    else writeFileAtomic(file, pem, 0o600);
   } catch (e) {
-    throw new EvidentError('IO_ERROR', `cannot write private key ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new EvidentError('OUTPUT_EXISTS', `${file} already exists (use --force to overwrite)`, { cause: e });
+    throw new EvidentError('IO_ERROR', `cannot write private key ${file}: ${code ?? (e as Error).message}`, { cause: e });
   }
 }
 
@@ -135,7 +138,9 @@ export function writeKeyDir(dir: string, alg: SigAlg, opts: { force?: boolean } 
   }
   const { privateKey, publicKey } = generateKeyPair(alg);
   const kid = keyId(publicKey, 'jwk');
-  writePrivateKeyPem(privatePath, privateKey);
+  // without --force the private key is created exclusively: of two processes creating the same key directory at
+  // once, exactly one key wins and the other gets OUTPUT_EXISTS (it can then load the winner's key)
+  writePrivateKeyPem(privatePath, privateKey, { exclusive: !opts.force });
   try {
     writeFileAtomic(publicPath, publicKeyPem(publicKey), 0o644);
     const jwk = publicKeyJwk(publicKey, { kid, alg: JOSE_ALG[algOfKey(publicKey)], use: 'sig' });
