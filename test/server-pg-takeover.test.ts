@@ -236,7 +236,7 @@ test('two evident serve processes on one PostgreSQL log: SIGKILL the sequencer m
   }
 });
 
-test('two evident serve processes started at the same moment on an empty data directory and database: both start, with one log key and one key ring', { skip: !PG && 'EVIDENT_TEST_PG not set', timeout: 120_000 }, async () => {
+test('two evident serve processes started at the same moment on an empty data directory and database: both start, with one log key, one key ring and one admin token', { skip: !PG && 'EVIDENT_TEST_PG not set', timeout: 120_000 }, async () => {
   for (let round = 0; round < 3; round++) {
     const fresh = await freshPgDatabase(PG!);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-samestart-'));
@@ -252,6 +252,12 @@ test('two evident serve processes started at the same moment on an empty data di
       assert.equal(Number(ia.sequencer) + Number(ib.sequencer), 1, 'exactly one instance sequences');
       const kids = async (u: string) => ((await (await fetch(u + '/v1/keys')).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
       assert.deepEqual(await kids(a.url), await kids(b.url), 'one service key ring');
+      const printed = [a.token, b.token].filter((t) => t !== undefined);
+      assert.equal(printed.length, 1, 'exactly one instance creates and prints the admin token');
+      for (const i of [a, b]) {
+        const r = await fetch(i.url + '/v1/tokens', { method: 'POST', headers: { authorization: `Bearer ${printed[0]}`, 'content-type': 'application/json' }, body: JSON.stringify({ scopes: ['issue'] }) });
+        assert.equal(r.status, 201, 'the printed admin token works on either instance');
+      }
       // the log key file on disk is the key both instances sign with
       const vkeyFile = fs.readFileSync(path.join(dir, 'keys', 'log', 'public.pem'), 'utf8');
       assert.ok(vkeyFile.includes('BEGIN PUBLIC KEY'));

@@ -80,8 +80,8 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     throw e;
   }
   const tokens = await TokenStore.open(db);
-  let adminToken: string | undefined;
-  if ((await tokens.count()) === 0) adminToken = (await tokens.create(['admin'], 'initial admin token')).token;
+  // first start on an empty database only (one transaction, so instances starting together create one)
+  const adminToken = (await tokens.createInitialAdmin())?.token;
 
   let app: FastifyInstance | undefined;
   let address: string;

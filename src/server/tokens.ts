@@ -19,6 +19,8 @@ export interface TokenRecord {
 }
 
 const TOKEN_PREFIX = 'evt_';
+/** Advisory lock key for the first admin token (arbitrary constant: 'evtk'). */
+const INITIAL_TOKEN_LOCK = 0x6576746b;
 const TOKEN_RE = /^evt_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 
 function parseScopes(list: readonly string[]): Scope[] {
@@ -50,12 +52,30 @@ export class TokenStore {
 
   /** Create a token; the secret is returned once and never stored. */
   async create(scopes: readonly string[], label = ''): Promise<{ token: string; record: TokenRecord }> {
+    return this.insert(this.q, scopes, label);
+  }
+
+  /**
+   * The first start's admin token: created only when the store holds no token, atomically (one transaction,
+   * serialised across processes: SQLite BEGIN IMMEDIATE, PostgreSQL an advisory lock), so of several instances
+   * starting together on an empty database exactly one creates and prints it. Undefined when tokens exist.
+   */
+  async createInitialAdmin(label = 'initial admin token'): Promise<{ token: string; record: TokenRecord } | undefined> {
+    return this.q.tx(async (t) => {
+      if (t.kind === 'postgres') await t.exec(`SELECT pg_advisory_xact_lock(${INITIAL_TOKEN_LOCK})`);
+      const rows = await t.all<{ n: number | string }>('SELECT COUNT(*) AS n FROM evident_tokens');
+      if (Number(rows[0]!.n) > 0) return undefined;
+      return this.insert(t, ['admin'], label);
+    });
+  }
+
+  private async insert(q: Sql, scopes: readonly string[], label: string): Promise<{ token: string; record: TokenRecord }> {
     const sc = parseScopes(scopes);
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('base64url');
     const token = `${TOKEN_PREFIX}${id}_${secret}`;
     const record: TokenRecord = { id, scopes: sc, label, createdAt: new Date().toISOString() };
-    await this.q.run('INSERT INTO evident_tokens (id, hash, scopes, label, created_at) VALUES (?, ?, ?, ?, ?)', [id, sha256Hex(token), sc.join(','), label, record.createdAt]);
+    await q.run('INSERT INTO evident_tokens (id, hash, scopes, label, created_at) VALUES (?, ?, ?, ?, ?)', [id, sha256Hex(token), sc.join(','), label, record.createdAt]);
     return { token, record };
   }
 
