@@ -48,25 +48,48 @@ export function haloBlocks(fields: JsonObject): { objects: Record<HaloBlock, Jso
 /**
  * Per block: its member names in json_c14n_v1 order (code point order; all ASCII) with their quoted `"name":`
  * prefixes, so the hot path builds each canonical block text by concatenation instead of building, sorting and
- * walking an object. Equal by construction to `jsonC14nV1(haloBlocks(fields).objects[b])` (tested).
+ * walking an object. Equal by construction to `jsonC14nV1(haloBlocks(fields).objects[b])` (tested). Kept as plain
+ * parallel arrays (indexed loops, no iterator objects); `previous_hash` is marked by a null name.
  */
-const BLOCK_LAYOUT: Record<HaloBlock, Array<{ name: string; prefix: string }>> = Object.fromEntries(
-  HALO_BLOCKS.map((b, i) => {
-    const names = [...HALO_BLOCK_FIELDS[b], ...(i > 0 ? ['previous_hash'] : [])].sort();
-    return [b, names.map((name, k) => ({ name, prefix: (k === 0 ? '{' : ',') + JSON.stringify(name) + ':' }))];
-  }),
-) as Record<HaloBlock, Array<{ name: string; prefix: string }>>;
+interface BlockLayout {
+  names: Array<string | null>;
+  prefixes: string[];
+}
+const LAYOUTS: BlockLayout[] = HALO_BLOCKS.map((b, i) => {
+  const names = [...HALO_BLOCK_FIELDS[b], ...(i > 0 ? ['previous_hash'] : [])].sort();
+  return {
+    names: names.map((n) => (n === 'previous_hash' ? null : n)),
+    prefixes: names.map((name, k) => (k === 0 ? '{' : ',') + JSON.stringify(name) + ':'),
+  };
+});
+
+/** Strings that json_c14n_v1 writes as they are, between quotes (no escape, no surrogate). */
+const PLAIN_STRING = /^[^"\\\x00-\x1f\ud800-\udfff]*$/;
+
+/** json_c14n_v1 of one field value, with the common cases (plain strings, null) written directly. */
+function fieldText(fields: JsonObject, name: string): string {
+  const v = Object.prototype.hasOwnProperty.call(fields, name) ? fields[name] : null;
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'string' && PLAIN_STRING.test(v)) return '"' + v + '"';
+  return jsonC14nV1(v);
+}
 
 /** Compute the HALO chain of a packet (or bare transaction fields). */
 export function computeHaloChain(fields: JsonObject): HaloChain {
-  const chain = {} as HaloChain;
+  const hashes: string[] = [];
   let prev = '';
-  for (const b of HALO_BLOCKS) {
+  for (let b = 0; b < LAYOUTS.length; b++) {
+    const { names, prefixes } = LAYOUTS[b]!;
     let text = '';
-    for (const { name, prefix } of BLOCK_LAYOUT[b]) text += prefix + (name === 'previous_hash' ? JSON.stringify(prev) : jsonC14nV1(getField(fields, name)));
-    prev = chain[b] = sha256Digest(text + '}');
+    for (let k = 0; k < names.length; k++) {
+      const name = names[k];
+      // previous_hash is our own "sha256:" + hex digest: nothing to escape
+      text += prefixes[k]! + (name === null ? '"' + prev + '"' : fieldText(fields, name));
+    }
+    prev = sha256Digest(text + '}');
+    hashes.push(prev);
   }
-  return chain;
+  return { block_1: hashes[0]!, block_2: hashes[1]!, block_3: hashes[2]!, block_4: hashes[3]!, final_hash: hashes[4]! };
 }
 
 /** The canonical UTF-8 preimage text of each block (for diagnostics and vectors). */
