@@ -205,3 +205,21 @@ test('event-proof / verify-event: one event proven under the signed eventRoot; t
   assert.equal(json(['hashmatch', 'verify-event', pf, '--bundle', bundle, '--key', PUB]).code, 2);
   assert.equal(run(['hashmatch', 'event-proof', d, '--index', '100000']).code, 10);
 });
+
+test('hostile input: numbers beyond the double range (1e999 → Infinity) in a receipt or a manifest give coded failures, not a crash', () => {
+  // found by mutation fuzzing of `evident verify`: stable JSON refuses non-finite numbers, and that refusal escaped
+  const rec = fs.readFileSync(path.join(T42, 'tournament_receipt.json'), 'utf8').replace(/"matchCount":\d+/, '"matchCount":1e999');
+  assert.ok(rec.includes('1e999'));
+  fs.writeFileSync(path.join(tmp, 'inf-receipt.json'), rec);
+  const v = json(['verify', path.join(tmp, 'inf-receipt.json'), '--key', PUB]);
+  assert.equal(v.code, 10);
+  assert.equal(v.report.format, 'hashmatch.receipt');
+  assert.ok(v.report.checks.some((c: any) => c.id === 'receipt.payload' && c.code === 'JSON_NOT_CANONICALIZABLE'), JSON.stringify(v.report));
+
+  const d = copy('t42-inf-manifest');
+  const m = path.join(d, 'matches/RR:random-0-vs-baseline-1:round1/match_manifest.json');
+  fs.writeFileSync(m, fs.readFileSync(m, 'utf8').replace(/"seed":\s*\d+/, '"seed":-1e999'));
+  const t = json(['verify', d, '--key', PUB]);
+  assert.equal(t.code, 10);
+  assert.ok(t.report.checks.some((c: any) => /manifestHash$/.test(c.id) && c.code === 'JSON_NOT_CANONICALIZABLE'), JSON.stringify(t.report.checks.filter((c: any) => !c.ok)));
+});

@@ -155,3 +155,23 @@ test('signed notes: sign --note, verify with PEM / vkey, tamper → 3, unknown k
     assert.ok(r.stdout.includes('Usage: evident'), args.join(' '));
   }
 });
+
+test('verifyAny fails closed: a verifier that throws yields a failed report (category from the error code), never an exception', async () => {
+  const { runDetector, bytesInput } = await import('../src/verify/detect.ts');
+  const { EvidentError } = await import('../src/kernel/errors.ts');
+  const input = bytesInput(Buffer.from('{}'));
+  const throwing = (e: unknown) => ({ format: 'x.test', detect: () => true, verify: async () => { throw e; } });
+  const cases: Array<[unknown, string, number]> = [
+    [new EvidentError('JSON_NOT_CANONICALIZABLE', 'non-finite number'), 'JSON_NOT_CANONICALIZABLE', 10],
+    [new EvidentError('KEY_FETCH_FAILED', 'no route'), 'KEY_FETCH_FAILED', 4],
+    [new EvidentError('SIGNATURE_INVALID', 'bad'), 'SIGNATURE_INVALID', 3],
+    [new TypeError('x is undefined'), 'VERIFY_INTERNAL_ERROR', 10],
+  ];
+  for (const [err, code, exit] of cases) {
+    const r = (await runDetector(throwing(err), input, { mode: 'strict' })).toJSON();
+    assert.equal(r.valid, false);
+    assert.equal(r.format, 'x.test');
+    assert.equal(r.exitCode, exit);
+    assert.equal(r.checks[0]!.code, code);
+  }
+});

@@ -60,8 +60,15 @@ for (const [name, dbFor] of backends) {
       assert.equal(r.exitCode, 4);
       r = (await (await post('/v1/verify', { artifact_base64: Buffer.from(JSON.stringify(env)).toString('base64'), keys: [pem] })).json()) as typeof r;
       assert.equal(r.valid, true);
+      // an artifact whose verifier refuses a value (1e999 → Infinity in a HashMatch receipt) is a report, not a 500
+      let res: Response;
+      const hmDir = path.resolve(import.meta.dirname, '../../shared/vectors/hashmatch/generated');
+      const infRec = fs.readFileSync(path.join(hmDir, 'tournament-42/tournament_receipt.json'), 'utf8').replace(/"matchCount":\d+/, '"matchCount":1e999');
+      res = await post('/v1/verify', { artifact_base64: Buffer.from(infRec).toString('base64'), keys: [fs.readFileSync(path.join(hmDir, 'keys/organizer.pub'), 'utf8')] });
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as { exitCode: number }).exitCode, 10);
       // a caller can never make the server read its own files as keys
-      let res = await post('/v1/verify', { artifact: env, keys: ['/etc/passwd'] });
+      res = await post('/v1/verify', { artifact: env, keys: ['/etc/passwd'] });
       assert.equal(res.status, 400);
       // bad input: schema, duplicate keys, depth, size, media type, bad base64
       assert.equal((await post('/v1/verify', { artifact: env, extra: 1 })).status, 400);

@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import type { JsonValue } from '../kernel/json/index.ts';
 import { parseJson } from '../kernel/json/index.ts';
-import { Report, type Mode } from './report.ts';
+import { Report, categoryOfCode, type Mode } from './report.ts';
+import { EvidentError } from '../kernel/errors.ts';
 import { detectors } from './detectors.ts';
 import { readFileShared } from '../store/files.ts';
 
@@ -99,7 +100,21 @@ export async function verifyAny(input: VerifyInput, opts: VerifyOptions, format?
       format ? `unknown format ${JSON.stringify(format)}` : 'could not detect the artifact format',
     );
   }
-  return d.verify(input, opts);
+  return runDetector(d, input, opts);
+}
+
+/**
+ * Run one detector's verifier, failing closed: a verifier that throws (an EvidentError from a kernel guard such as
+ * a value that cannot be canonicalised, or a bug) yields a failed report, never an exception. Its category follows
+ * the error code (KEY_* → key, SIGNATURE* → signature, else input).
+ */
+export async function runDetector(d: Detector, input: VerifyInput, opts: VerifyOptions): Promise<Report> {
+  try {
+    return await d.verify(input, opts);
+  } catch (e) {
+    const code = e instanceof EvidentError ? e.code : 'VERIFY_INTERNAL_ERROR';
+    return new Report(d.format, opts.mode).fail('verify', categoryOfCode(code), code, `${d.format} verification stopped: ${(e as Error)?.message ?? String(e)}`);
+  }
 }
 
 export function listFormats(): string[] {

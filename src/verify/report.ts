@@ -140,6 +140,12 @@ export function exitCodeFor(failures: readonly Check[]): number {
   return best === -1 ? ExitCode.OK : CATEGORY_EXIT[CATEGORY_ORDER[best]!];
 }
 
+/** Category of an error code, for turning a thrown EvidentError into a failed check: KEY_* / TRUST_STORE* → key,
+ * SIGNATURE* → signature, anything else → input. */
+export function categoryOfCode(code: string): FailureCategory {
+  return /^KEY_|^TRUST_STORE/.test(code) ? 'key' : /^SIGNATURE/.test(code) ? 'signature' : 'input';
+}
+
 /** A report for input that could not be read or parsed at all. */
 export function inputFailure(format: string, mode: Mode, code: string, message: string): Report {
   return new Report(format, mode).fail('input', 'input', code, message);

@@ -1,7 +1,5 @@
 import type { Detector, VerifyInput, VerifyOptions } from '../../verify/detect.ts';
-import { EvidentError } from '../../kernel/errors.ts';
-import { Report } from '../../verify/report.ts';
-import { CDIL_FORMAT, ELI_FORMAT, categoryOf, looksLikeCdilPacket, looksLikeEliPacket, verifyCdilPacket, verifyEliBytes, type EliVerifyOptions } from './verify.ts';
+import { CDIL_FORMAT, ELI_FORMAT, looksLikeCdilPacket, looksLikeEliPacket, verifyCdilPacket, verifyEliBytes, type EliVerifyOptions } from './verify.ts';
 import { parseEliJson } from './c14n.ts';
 
 function eliOptions(opts: VerifyOptions): EliVerifyOptions {
@@ -16,30 +14,19 @@ function eliOptions(opts: VerifyOptions): EliVerifyOptions {
   };
 }
 
-async function guarded(format: string, mode: VerifyOptions['mode'], f: () => Promise<Report>): Promise<Report> {
-  try {
-    return await f();
-  } catch (e) {
-    if (e instanceof EvidentError) return new Report(format, mode).fail('error', categoryOf(e.code), e.code, e.message);
-    throw e;
-  }
-}
-
 /** ELI-Sentinel packets (`halo_chain` + RS256), including `{…, "receipt": packet}` API responses. */
 export const eliPacketDetector: Detector = {
   format: ELI_FORMAT,
   detect: (input: VerifyInput) => !input.isDirectory && looksLikeEliPacket(input.json),
-  verify: (input, opts) => guarded(ELI_FORMAT, opts.mode, async () => (await verifyEliBytes(input.bytes ?? new Uint8Array(), eliOptions(opts))).report),
+  verify: async (input, opts) => (await verifyEliBytes(input.bytes ?? new Uint8Array(), eliOptions(opts))).report,
 };
 
 /** Clinical (CDIL) variant: blocks inside the packet, ECDSA P-256. */
 export const cdilPacketDetector: Detector = {
   format: CDIL_FORMAT,
   detect: (input: VerifyInput) => !input.isDirectory && looksLikeCdilPacket(input.json),
-  verify: (input, opts) =>
-    guarded(CDIL_FORMAT, opts.mode, () =>
-      verifyCdilPacket(parseEliJson(input.bytes ?? new Uint8Array(), { duplicateKeys: opts.mode === 'strict' ? 'reject' : 'last-wins' }), eliOptions(opts)),
-    ),
+  // a packet that does not parse throws JSON_*: verifyAny turns that into an input failure
+  verify: async (input, opts) => verifyCdilPacket(parseEliJson(input.bytes ?? new Uint8Array(), { duplicateKeys: opts.mode === 'strict' ? 'reject' : 'last-wins' }), eliOptions(opts)),
 };
 
 /** Format detectors of the eli profile (most specific first). */

@@ -23,7 +23,7 @@ import { parseBase64 } from '../../kernel/encoding.ts';
 import { isDigest } from '../../kernel/digest.ts';
 import { TrustStore, parseRfc3339, type TrustEntry } from '../../kernel/truststore.ts';
 import { loadPublicKey, loadTrustStore, readKeyText } from '../../store/keyfiles.ts';
-import { Report, type FailureCategory, type Mode } from '../../verify/report.ts';
+import { Report, type Mode } from '../../verify/report.ts';
 import { parseEliJson, c14nHash, jsonC14nV1Bytes } from './c14n.ts';
 import { HALO_BLOCKS, HALO_FIELDS, checkHaloChain, getField } from './halo.ts';
 import { ELI_SIG_ALG, eliKeyId, signedMessageBytes } from './sign.ts';
@@ -582,9 +582,4 @@ function jsonEq(a: JsonValue, b: JsonValue): boolean {
   } catch {
     return false;
   }
-}
-
-/** Category of an EvidentError code, for wrapping unexpected throws into a report. */
-export function categoryOf(code: string): FailureCategory {
-  return /^KEY_|^TRUST_STORE/.test(code) ? 'key' : /^SIGNATURE/.test(code) ? 'signature' : 'input';
 }

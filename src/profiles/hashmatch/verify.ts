@@ -25,6 +25,24 @@ export interface HmVerifyOptions {
 }
 
 const J = (v: unknown) => JSON.stringify(v) ?? 'undefined';
+/** stableStringify for comparing untrusted values: a value upstream's stable JSON refuses (non-finite number…)
+ * compares as a marker that never equals a canonical text. */
+const S = (v: unknown): string => {
+  try {
+    return stableStringify(v);
+  } catch (e) {
+    return `(not canonicalisable: ${(e as Error).message})`;
+  }
+};
+/** manifestCoreHash of an untrusted manifest for comparisons (a marker when it cannot be canonicalised). */
+const MH = (v: unknown): string => {
+  try {
+    return manifestCoreHash(v);
+  } catch (e) {
+    return `(not canonicalisable: ${(e as Error).message})`;
+  }
+};
+const codeOf = (e: unknown): string => (e as { code?: string })?.code ?? 'JSON_NOT_CANONICALIZABLE';
 const sortedIds = (v: unknown): unknown => (Array.isArray(v) ? v.map(String).sort() : v);
 
 // ====================================================================== strict: match
@@ -62,11 +80,19 @@ export function strictMatch(report: Report, dir: string, p: string, ctx: { tk?: 
     if (!m) report.fail(`${p}manifest`, 'integrity', 'MANIFEST_INVALID', 'match_manifest.json is not an object');
     else {
       f.manifest = m;
-      f.manifestHash = manifestCoreHash(m);
-      report.pass(`${p}manifestHash`, 'ManifestCore hash recomputed (top-level createdAt excluded)', { actual: f.manifestHash });
-      if ('createdAt' in m) report.warn(`${p}manifest.createdAt`, 'UNAUTHENTICATED_FIELD', 'top-level createdAt is excluded from manifestHash and therefore not authenticated');
-      if (man.bytes.toString('utf8') !== stableStringify(m) + '\n' && man.bytes.toString('utf8') !== stableStringify(m))
-        report.warn(`${p}manifest.form`, 'NON_CANONICAL', 'match_manifest.json is not in stable form (hash is over the canonical form)');
+      let core: string | undefined;
+      try {
+        core = manifestCoreHash(m);
+      } catch (e) {
+        report.fail(`${p}manifestHash`, 'input', codeOf(e), `match_manifest.json cannot be hashed: ${(e as Error).message}`);
+      }
+      if (core !== undefined) {
+        f.manifestHash = core;
+        report.pass(`${p}manifestHash`, 'ManifestCore hash recomputed (top-level createdAt excluded)', { actual: f.manifestHash });
+        if ('createdAt' in m) report.warn(`${p}manifest.createdAt`, 'UNAUTHENTICATED_FIELD', 'top-level createdAt is excluded from manifestHash and therefore not authenticated');
+        if (man.bytes.toString('utf8') !== S(m) + '\n' && man.bytes.toString('utf8') !== S(m))
+          report.warn(`${p}manifest.form`, 'NON_CANONICAL', 'match_manifest.json is not in stable form (hash is over the canonical form)');
+      }
     }
   } else fileFail(report, `${p}match_manifest.json`, man, 'match_manifest.json');
 
@@ -86,7 +112,7 @@ export function strictMatch(report: Report, dir: string, p: string, ctx: { tk?: 
       report.compare(`${p}summary.reason`, 'integrity', 'SUMMARY_MISMATCH', 'summary reason vs MatchEnded', J(f.ended.reason), J(s.reason));
       report.compare(`${p}summary.turns`, 'integrity', 'SUMMARY_MISMATCH', 'summary turns vs MatchEnded', J(f.ended.turns), J(s.turns));
       const ls = obj(f.ended.scores);
-      if (ls && Object.keys(ls).length > 0) report.compare(`${p}summary.scores`, 'integrity', 'SUMMARY_MISMATCH', 'summary scores vs MatchEnded', stableStringify(ls), stableStringify(s.scores ?? null));
+      if (ls && Object.keys(ls).length > 0) report.compare(`${p}summary.scores`, 'integrity', 'SUMMARY_MISMATCH', 'summary scores vs MatchEnded', S(ls), S(s.scores ?? null));
     }
   } else if (sum.kind === 'ok') report.fail(`${p}match_summary.json`, 'integrity', 'SUMMARY_INVALID', 'match_summary.json is not an object');
   else fileFail(report, `${p}match_summary.json`, sum, 'match_summary.json');
@@ -149,7 +175,15 @@ function receiptChecks(report: Report, id: string, rec: Extract<JsonResult, { ki
   const r = sh.receipt;
   const extra = Object.keys(r).filter((k) => !['version', 'algorithm', 'payload', 'signature', 'publicKey'].includes(k));
   if (extra.length) report.warn(`${id}.unsigned`, 'UNSIGNED_FIELD', `receipt members not covered by the signature: ${extra.join(', ')}`);
-  if (rec.bytes.toString('utf8') !== stableStringify(r) + '\n') report.warn(`${id}.form`, 'NON_CANONICAL', 'receipt file is not in stable form (signature is over the canonical payload)');
+  let canonical: string;
+  try {
+    canonical = stableStringify(r);
+  } catch (e) {
+    // e.g. a number that parses to Infinity: the payload has no canonical form, so no signature can cover it
+    report.fail(`${id}.payload`, 'input', codeOf(e), `receipt cannot be canonicalised: ${(e as Error).message}`);
+    return undefined;
+  }
+  if (rec.bytes.toString('utf8') !== canonical + '\n') report.warn(`${id}.form`, 'NON_CANONICAL', 'receipt file is not in stable form (signature is over the canonical payload)');
   if (tk?.ok) checkReceiptSignature(report, `${id}.signature`, r, tk);
   bind(r.payload);
   return r;
@@ -240,7 +274,7 @@ export async function verifyTournamentStrict(dir: string, opts: HmVerifyOptions)
     if (f.manifestHash) broadcastMap[`matches/${f.name}/match_manifest.json`] = f.manifestHash;
   }
   if (tm) {
-    const h = manifestCoreHash(tm);
+    const h = MH(tm);
     broadcastMap['tournament_manifest.json'] = h;
     broadcastMap['tournament.json'] = h;
   }
@@ -304,7 +338,7 @@ function standingsCheck(report: Report, dir: string, facts: MatchFacts[]): void 
   }
   const got = new Map<string, unknown>();
   for (const r of st.value) got.set(String(obj(r)?.agentId), r);
-  const canon = (m: Map<string, unknown>) => stableStringify([...m.keys()].sort().map((k) => m.get(k)));
+  const canon = (m: Map<string, unknown>) => S([...m.keys()].sort().map((k) => m.get(k)));
   const ok = report.compare('standings', 'integrity', 'STANDINGS_MISMATCH', 'standings.json vs standings recomputed from match results', canon(rows), canon(got));
   if (ok) {
     const pts = (st.value as unknown[]).map((r) => Number(obj(r)?.points));
@@ -387,7 +421,7 @@ function bundleReceiptCheck(report: Report, dir: string, kind: 'tournament' | 'm
       return;
     }
     for (const k of new Set([...Object.keys(expected), ...Object.keys(pl)])) {
-      report.compare(`bundle_receipt.${k}`, 'integrity', 'BUNDLE_MISMATCH', `bundle receipt ${k}`, stableStringify(expected[k] ?? null), stableStringify(pl[k] ?? null));
+      report.compare(`bundle_receipt.${k}`, 'integrity', 'BUNDLE_MISMATCH', `bundle receipt ${k}`, S(expected[k] ?? null), S(pl[k] ?? null));
     }
   });
 }
@@ -407,7 +441,7 @@ export async function verifyReceiptFileStrict(file: string | undefined, value: u
     }
     if (typeof pl.manifestHash === 'string') {
       const m = readJson(path.join(dir, 'match_manifest.json'), true);
-      if (m.kind === 'ok') report.compare('receipt.manifestHash', 'integrity', 'RECEIPT_MISMATCH', 'receipt manifestHash vs sibling match_manifest.json', manifestCoreHash(m.value), pl.manifestHash);
+      if (m.kind === 'ok') report.compare('receipt.manifestHash', 'integrity', 'RECEIPT_MISMATCH', 'receipt manifestHash vs sibling match_manifest.json', MH(m.value), pl.manifestHash);
     }
   });
   return report;
