@@ -20,17 +20,31 @@ const seconds = arg('--seconds', 30);
 const connections = arg('--connections', 64);
 const root = path.resolve(import.meta.dirname, '..');
 
+/** Everything a child has printed so far (stdout and stderr), kept from its start. */
+const output = new Map<ChildProcess, string>();
+function capture(child: ChildProcess): ChildProcess {
+  output.set(child, '');
+  const on = (d: Buffer) => output.set(child, output.get(child)! + d.toString());
+  child.stderr!.on('data', on);
+  child.stdout!.on('data', on);
+  return child;
+}
+
+/** Resolve once the child's whole output so far matches (lines printed in one chunk, or before the call, count). */
 function waitFor(child: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
-    let buf = '';
-    const on = (d: Buffer) => {
-      buf += d.toString();
-      const m = re.exec(buf);
-      if (m) resolve(m);
+    const check = () => {
+      const m = re.exec(output.get(child)!);
+      if (!m) return false;
+      child.stderr!.off('data', check);
+      child.stdout!.off('data', check);
+      resolve(m);
+      return true;
     };
-    child.stderr!.on('data', on);
-    child.stdout!.on('data', on);
-    child.once('exit', (c) => reject(new Error(`process exited (${c}) before ready:\n${buf}`)));
+    if (check()) return;
+    child.stderr!.on('data', check);
+    child.stdout!.on('data', check);
+    child.once('exit', (c) => reject(new Error(`process exited (${c}) before ready:\n${output.get(child)}`)));
   });
 }
 
@@ -41,14 +55,14 @@ async function run(opts: autocannon.Options): Promise<autocannon.Result> {
 }
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-bench-svc-'));
-const svc = spawn(process.execPath, [path.join(root, 'bin/evident.js'), 'serve', '--data-dir', dir, '--port', '0', '--rate-limit', '1000000'], { stdio: ['ignore', 'pipe', 'pipe'] });
-const hello = spawn(process.execPath, ['--input-type=module', '-e', `
+const svc = capture(spawn(process.execPath, [path.join(root, 'bin/evident.js'), 'serve', '--data-dir', dir, '--port', '0', '--rate-limit', '1000000'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+const hello = capture(spawn(process.execPath, ['--input-type=module', '-e', `
   import Fastify from 'fastify';
   const app = Fastify();
   app.get('/', async () => ({ hello: 'world' }));
   const a = await app.listen({ host: '127.0.0.1', port: 0 });
   console.log('listening on ' + a);
-`], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+`], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }));
 try {
   const [, url] = await waitFor(svc, /listening on (http:\/\/\S+)/);
   const [, token] = await waitFor(svc, /admin token \(shown once, stored hashed\): (\S+)/);

@@ -46,6 +46,13 @@ function wrapErr(e: unknown): never {
 }
 
 const txScope = new AsyncLocalStorage<object>();
+/**
+ * Open SQLite transaction bodies across all handles. An AsyncLocalStorage that has run once keeps Node's promise
+ * hooks installed for the life of the process, which slows every later promise (POST /v1/receipts lost ~15% after the
+ * first CPHAR registration or the first start's token transaction). The scope is therefore disabled whenever no
+ * transaction body is running; the next transaction enables it again.
+ */
+let openScopes = 0;
 
 /** Per-connection state shared by every Sql made for one SQLite handle: the open transaction, if any. */
 const sqliteStates = new WeakMap<object, { busy: Promise<void> | undefined }>();
@@ -114,7 +121,13 @@ export function sqlFor(h: DbHandle): Sql {
           try {
             db.exec('BEGIN IMMEDIATE');
             try {
-              const r = await txScope.run(db, () => fn(q));
+              openScopes++;
+              let r: T;
+              try {
+                r = await txScope.run(db, () => fn(q));
+              } finally {
+                if (--openScopes === 0) txScope.disable();
+              }
               db.exec('COMMIT');
               return r;
             } catch (e) {
