@@ -8,7 +8,7 @@
  * subjects and hashes must follow from the predicate's own data (integrity).
  */
 import type { Detector, VerifyInput, VerifyOptions } from '../verify/detect.ts';
-import { bytesInput } from '../verify/detect.ts';
+import { bytesInput, runDetector } from '../verify/detect.ts';
 import { Report } from '../verify/report.ts';
 import { isJsonObject, parseJson, toPlain, type JsonValue } from '../kernel/json/index.ts';
 import { parseDsse, IN_TOTO_PAYLOAD_TYPE } from '../kernel/dsse.ts';
@@ -39,7 +39,7 @@ async function verifyReceipt(input: VerifyInput, opts: VerifyOptions): Promise<R
   report.pass('shape', 'evident.receipt/v1 bundle');
   report.compare('id', 'integrity', 'ID_MISMATCH', 'receipt id (sha256 of the canonical envelope)', sha256Digest(entry), r.id);
 
-  const env = await dsseDetector.verify(bytesInput(new TextEncoder().encode(JSON.stringify(r.envelope))), { ...opts, logKey: undefined });
+  const env = await runDetector(dsseDetector, bytesInput(new TextEncoder().encode(JSON.stringify(r.envelope))), { ...opts, logKey: undefined });
   report.merge(env, 'envelope.');
   predicateChecks(report, r.envelope);
 

@@ -113,7 +113,7 @@ export async function runDetector(d: Detector, input: VerifyInput, opts: VerifyO
     return await d.verify(input, opts);
   } catch (e) {
     const code = e instanceof EvidentError ? e.code : 'VERIFY_INTERNAL_ERROR';
-    return new Report(d.format, opts.mode).fail('verify', categoryOfCode(code), code, `${d.format} verification stopped: ${(e as Error)?.message ?? String(e)}`);
+    return new Report(d.format, opts.mode).fail('error', categoryOfCode(code), code, (e as Error)?.message ?? String(e));
   }
 }
 

@@ -9,7 +9,6 @@
 import type { KeyObject } from 'node:crypto';
 import { Report, type FailureCategory } from './report.ts';
 import type { Detector, VerifyInput, VerifyOptions } from './detect.ts';
-import { EvidentError } from '../kernel/errors.ts';
 import { checkDsse, looksLikeDsse, parseDsse, IN_TOTO_PAYLOAD_TYPE, type ParsedDsse } from '../kernel/dsse.ts';
 import { looksLikeSignedNote, looksLikeVkey, parseNote, openNote, parseVkey, noteVerifier, formatKeyHash, NOTE_SIG_ED25519, NOTE_SIG_COSIGNATURE_V1, type NoteVerifier, type ParsedNote } from '../kernel/note.ts';
 import { algOfKey, keyId, KEY_ID_STYLES } from '../kernel/keys.ts';
@@ -226,31 +225,16 @@ function verifyNoteReport(input: VerifyInput, opts: VerifyOptions): Report {
   return report;
 }
 
-function safe(format: string, f: (input: VerifyInput, opts: VerifyOptions) => Report) {
-  return async (input: VerifyInput, opts: VerifyOptions): Promise<Report> => {
-    try {
-      return f(input, opts);
-    } catch (e) {
-      if (e instanceof EvidentError) {
-        const code = e.code;
-        const cat: FailureCategory = /^KEY_|^TRUST_STORE/.test(code) ? 'key' : /^SIGNATURE/.test(code) ? 'signature' : 'input';
-        return new Report(format, opts.mode).fail('error', cat, code, e.message);
-      }
-      throw e;
-    }
-  };
-}
-
 export const dsseDetector: Detector = {
   format: 'dsse',
   detect: (input) => !input.isDirectory && looksLikeDsse(input.json),
-  verify: safe('dsse', verifyDsseReport),
+  verify: async (input, opts) => verifyDsseReport(input, opts),
 };
 
 export const signedNoteDetector: Detector = {
   format: 'signed-note',
   detect: (input) => !input.isDirectory && input.json === undefined && !!input.bytes && looksLikeSignedNote(input.bytes),
-  verify: safe('signed-note', verifyNoteReport),
+  verify: async (input, opts) => verifyNoteReport(input, opts),
 };
 
 /** Detectors for kernel-level artifacts: DSSE envelopes, signed notes. */
