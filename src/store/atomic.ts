@@ -1,15 +1,24 @@
 import fs from 'node:fs';
 
-/** Write a file atomically: temp file in the same directory, fsync, rename. */
-export function writeFileAtomic(file: string, data: string | Uint8Array, mode?: number): void {
+/** Write data to a new temp file beside `file` (exclusive create, fsync, closed); returns its path. */
+function writeTemp(file: string, data: string | Uint8Array, mode: number): string {
   const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const fd = fs.openSync(tmp, 'wx', mode ?? 0o644);
+  const fd = fs.openSync(tmp, 'wx', mode);
   try {
     fs.writeFileSync(fd, data);
     fs.fsyncSync(fd);
-  } finally {
+  } catch (e) {
     fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
   }
+  fs.closeSync(fd);
+  return tmp;
+}
+
+/** Write a file atomically: temp file in the same directory, fsync, rename. */
+export function writeFileAtomic(file: string, data: string | Uint8Array, mode?: number): void {
+  const tmp = writeTemp(file, data, mode ?? 0o644);
   try {
     fs.renameSync(tmp, file);
   } catch (e) {
@@ -25,15 +34,8 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, mode?: 
  * each other (the loser sees the winner's complete file). The temp file is always removed.
  */
 export function writeFileExclusive(file: string, data: string | Uint8Array, mode = 0o644): void {
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const fd = fs.openSync(tmp, 'wx', mode);
+  const tmp = writeTemp(file, data, mode);
   try {
-    try {
-      fs.writeFileSync(fd, data);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
     fs.chmodSync(tmp, mode);
     fs.linkSync(tmp, file);
   } finally {

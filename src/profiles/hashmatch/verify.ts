@@ -25,23 +25,19 @@ export interface HmVerifyOptions {
 }
 
 const J = (v: unknown) => JSON.stringify(v) ?? 'undefined';
-/** stableStringify for comparing untrusted values: a value upstream's stable JSON refuses (non-finite number…)
- * compares as a marker that never equals a canonical text. */
-const S = (v: unknown): string => {
-  try {
-    return stableStringify(v);
-  } catch (e) {
-    return `(not canonicalisable: ${(e as Error).message})`;
-  }
-};
-/** manifestCoreHash of an untrusted manifest for comparisons (a marker when it cannot be canonicalised). */
-const MH = (v: unknown): string => {
-  try {
-    return manifestCoreHash(v);
-  } catch (e) {
-    return `(not canonicalisable: ${(e as Error).message})`;
-  }
-};
+/** For comparing untrusted values: `f(v)`, or a marker that never equals a canonical text when upstream's stable
+ * JSON refuses the value (non-finite number…). */
+function orMarker(f: (v: unknown) => string): (v: unknown) => string {
+  return (v) => {
+    try {
+      return f(v);
+    } catch (e) {
+      return `(not canonicalisable: ${(e as Error).message})`;
+    }
+  };
+}
+const S = orMarker(stableStringify);
+const MH = orMarker((v) => manifestCoreHash(v));
 const codeOf = (e: unknown): string => (e as { code?: string })?.code ?? 'JSON_NOT_CANONICALIZABLE';
 const sortedIds = (v: unknown): unknown => (Array.isArray(v) ? v.map(String).sort() : v);
 
@@ -90,7 +86,9 @@ export function strictMatch(report: Report, dir: string, p: string, ctx: { tk?: 
         f.manifestHash = core;
         report.pass(`${p}manifestHash`, 'ManifestCore hash recomputed (top-level createdAt excluded)', { actual: f.manifestHash });
         if ('createdAt' in m) report.warn(`${p}manifest.createdAt`, 'UNAUTHENTICATED_FIELD', 'top-level createdAt is excluded from manifestHash and therefore not authenticated');
-        if (man.bytes.toString('utf8') !== S(m) + '\n' && man.bytes.toString('utf8') !== S(m))
+        const text = man.bytes.toString('utf8');
+        const stable = S(m);
+        if (text !== stable + '\n' && text !== stable)
           report.warn(`${p}manifest.form`, 'NON_CANONICAL', 'match_manifest.json is not in stable form (hash is over the canonical form)');
       }
     }
