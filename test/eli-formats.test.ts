@@ -7,7 +7,7 @@ import { createPublicKey } from 'node:crypto';
 import { isJsonObject, type JsonObject } from '../src/kernel/json/index.ts';
 import { importPrivateKey, importPublicKey } from '../src/kernel/keys.ts';
 import { sha256Hex } from '../src/kernel/digest.ts';
-import { jsonC14nV1, parseEliJson } from '../src/profiles/eli/c14n.ts';
+import { hasNoEscapes, jsonC14nV1, parseEliJson, prettyPacket } from '../src/profiles/eli/c14n.ts';
 import { computeHaloChain, haloPreimages, checkHaloChain, HALO_BLOCKS } from '../src/profiles/eli/halo.ts';
 import { eliKeyId, eliPublicJwk, signPacket, signedMessageBytes, verifyPacketSignature } from '../src/profiles/eli/sign.ts';
 import { buildPacket } from '../src/profiles/eli/issue.ts';
@@ -95,6 +95,15 @@ test('computeHaloChain (concatenation fast path) equals hashing the block object
     const slow = Object.fromEntries(HALO_BLOCKS.map((b) => [b, 'sha256:' + sha256Hex(jsonC14nV1(haloBlocks(fields).objects[b]))]));
     assert.deepEqual(computeHaloChain(fields), slow);
   }
+  // the plain-strings path (packets parsed from bytes without a backslash) gives the same chain on every vector
+  // packet, pretty-printed as a gateway writes it
+  const sp = readLossless('signed-packets.json');
+  for (const v of sp.packets as Array<{ packet: JsonObject }>) {
+    const bytes = Buffer.from(prettyPacket(v.packet));
+    const p = parseEliJson(bytes) as JsonObject;
+    if (hasNoEscapes(bytes)) assert.deepEqual(computeHaloChain(p, true), computeHaloChain(p));
+  }
+  assert.equal(hasNoEscapes(Buffer.from('{"a":"\\n"}')), false);
 });
 
 test('signedMessageBytes (concatenation fast path) equals json_c14n_v1 of the signed-message object', async () => {

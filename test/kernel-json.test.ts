@@ -18,6 +18,8 @@ import {
   stableJsonl,
   JsonNumber,
   toPlain,
+  sortCodePoints,
+  type JsonValue,
 } from '../src/kernel/json/index.ts';
 import { EvidentError } from '../src/kernel/errors.ts';
 
@@ -60,6 +62,108 @@ test('parser: lexemes kept, big ints exact, typed errors for every bad input', (
   const p = parseJson('{"__proto__":{"x":1}}') as Record<string, unknown>;
   assert.equal(Object.getPrototypeOf(p), Object.prototype);
   assert.equal(canonicalizeJcs(toPlain(p as never)), '{"__proto__":{"x":1}}');
+});
+
+/** Deterministic PRNG (mulberry32) for the generated documents below. */
+function prng(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) % n);
+  };
+}
+
+// names share prefixes (ab/abc), hold non-ASCII (é, and "Ã©": é's UTF-8 bytes read as Latin-1) and escapes, so
+// the parser's name memory sees near misses between text and byte parses
+const NAMES = ['a', 'ab', 'abc', 'b', 'é', 'Ã©', '\\u00e9', 'x\\"y', '中', '😀', 'k\\\\', '\\ud83d\\ude00', 'policy', 'policy_x', ''];
+const PIECES = ['a', 'Z', ' ', 'é', 'ß', '中', '😀', '\\uE000', '\\uFFFF', '\\n', '\\"', '\\\\', '\\/', '\\u00e9', '\\ud83d\\ude00', '\\t', 'x1', '\\u0000', '\u2028', '\x7f'];
+
+function genText(r: (n: number) => number, depth: number, escapes: boolean): string {
+  const pick = <T,>(a: readonly T[]): T => a[r(a.length)]!;
+  const str = (): string => {
+    let s = '';
+    for (let k = r(6); k > 0; k--) {
+      const p = pick(PIECES);
+      s += escapes || !p.includes('\\') ? p : 'q';
+    }
+    return '"' + s + '"';
+  };
+  const t = depth > 3 ? r(5) : r(8);
+  if (t === 0) return str();
+  if (t === 1) return pick(['0', '-0', '1.0', '1e2', '-12.5E-3', '9007199254740993', '0.1']);
+  if (t === 2) return pick(['true', 'false', 'null']);
+  if (t === 3 || t === 4) return str();
+  if (t === 5) {
+    const items: string[] = [];
+    for (let k = r(4); k > 0; k--) items.push(genText(r, depth + 1, escapes));
+    return '[' + items.join(pick([',', ' , ', ',\n  '])) + ']';
+  }
+  const seen = new Set<string>();
+  const members: string[] = [];
+  for (let k = r(5); k > 0; k--) {
+    const name = pick(NAMES);
+    if (seen.has(name) || (!escapes && name.includes('\\'))) continue;
+    seen.add(name);
+    members.push('"' + name + '"' + pick([':', ' : ']) + genText(r, depth + 1, escapes));
+  }
+  return '{' + members.join(pick([',', ',\n '])) + '}';
+}
+
+test('parser: UTF-8 bytes (read as Latin-1, non-ASCII tokens decoded alone) parse exactly as text; name memory never misreads', () => {
+  const r = prng(20261126);
+  const canon = (v: JsonValue): string => canonicalizePython(v, { ensureAscii: true });
+  for (let i = 0; i < 20_000; i++) {
+    const text = genText(r, 0, true);
+    // ("😀" and its escaped form are one name: duplicates are possible, so Python's last-wins reading is used)
+    const fromText = parseJson(text, { duplicateKeys: 'last-wins' });
+    const fromBytes = parseJson(Buffer.from(text, 'utf8'), { duplicateKeys: 'last-wins' });
+    assert.equal(canon(fromBytes), canon(fromText), text);
+    assert.deepEqual(toPlain(fromBytes), JSON.parse(text), text);
+  }
+  // a name remembered from text ("Ã©") is not taken for the bytes of "é", nor "ab" for "abc"
+  parseJson('{"Ã©":1,"ab":2}');
+  assert.deepEqual(Object.keys(parseJson(Buffer.from('{"é":1,"abc":2}')) as object), ['é', 'abc']);
+  parseJson(Buffer.from('{"é":1,"abc":2}'));
+  assert.deepEqual(Object.keys(parseJson('{"Ã©":1,"ab":2}') as object), ['Ã©', 'ab']);
+  // byte input: errors at byte offsets, BOM and bad UTF-8 refused in either branch
+  assert.throws(() => parseJson(Buffer.from('{"é":x}')), /unexpected character at position 6/);
+  assert.throws(() => parseJson(Buffer.from('["é\\u12"]')), (e: unknown) => e instanceof EvidentError && e.code === 'JSON_SYNTAX');
+  assert.throws(() => parseJson(Buffer.from('["é\\n\x01"]')), /control character/);
+  assert.equal(code(() => parseJson(Buffer.from('\ufeff{}'))), 'JSON_SYNTAX');
+  assert.equal(code(() => parseJson(Uint8Array.from([0x5b, 0x22, 0xc3, 0x22, 0x5d]))), 'JSON_BAD_UTF8');
+  assert.equal(code(() => parseJson(Uint8Array.from([0x5b, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x5d]))), 'JSON_BAD_UTF8');
+});
+
+test('sortCodePoints equals code point order (insertion sort for small objects, native sort beyond)', () => {
+  // (well-formed names only: a lone surrogate cannot be canonicalised, so its place in the order never shows)
+  const r = prng(7);
+  const pool = ['a', 'b', 'ab', '', 'é', '\\uE000', '\\uFFFF', '😀', '\\ud83d\\ude01', 'ｚ', 'A', 'aa'].map((x) => JSON.parse('"' + x + '"') as string);
+  const ref = (a: string, b: string): number => {
+    const x = Array.from(a, (c) => c.codePointAt(0)!);
+    const y = Array.from(b, (c) => c.codePointAt(0)!);
+    for (let k = 0; k < Math.min(x.length, y.length); k++) if (x[k] !== y[k]) return x[k]! - y[k]!;
+    return x.length - y.length;
+  };
+  for (let i = 0; i < 5000; i++) {
+    const keys: string[] = [];
+    for (let k = r(30); k > 0; k--) keys.push(pool[r(pool.length)]! + pool[r(pool.length)]!);
+    assert.deepEqual(sortCodePoints([...keys]), [...keys].sort(ref));
+  }
+});
+
+test('plainStrings: values parsed from text without a backslash canonicalise the same without string tests', () => {
+  const r = prng(99);
+  for (let i = 0; i < 5000; i++) {
+    const text = genText(r, 0, false);
+    assert.ok(!text.includes('\\'));
+    const v = parseJson(Buffer.from(text), { duplicateKeys: 'last-wins' });
+    for (const ensureAscii of [false]) {
+      assert.equal(canonicalizePython(v, { ensureAscii, plainStrings: true }), canonicalizePython(v, { ensureAscii }), text);
+    }
+  }
 });
 
 test('RFC 8785 reference vectors (6 cases, byte-exact via outhex)', () => {

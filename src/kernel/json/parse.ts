@@ -8,6 +8,7 @@
  * - Nesting deeper than `maxDepth` (default 1000) → `JSON_TOO_DEEP`; input longer than `maxBytes`
  *   (default 64 MiB) → `JSON_TOO_LARGE`. The parser is iterative: no recursion, no stack overflow.
  */
+import { isAscii, isUtf8 } from 'node:buffer';
 import { EvidentError } from '../errors.ts';
 import { JsonNumber, setOwn, type JsonObject, type JsonValue } from './number.ts';
 
@@ -22,36 +23,54 @@ export interface ParseOptions {
 export const DEFAULT_MAX_DEPTH = 1000;
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-export function decodeUtf8Strict(bytes: Uint8Array): string {
-  try {
-    return utf8.decode(bytes);
-  } catch (e) {
-    throw new EvidentError('JSON_BAD_UTF8', 'input is not valid UTF-8', { cause: e });
-  }
-}
-
 interface Frame {
   container: JsonValue[] | JsonObject;
   isArray: boolean;
+  /** Objects: the member being read (undefined before the first). */
   key: string | undefined;
+  /** The name this container is stored under in its parent object ('' for the root or an array element). */
+  context: string;
+}
+
+/** Name prediction (see Parser.parseKey): first member by the object's own name, next member by the previous. */
+const FIRST_KEY = new Map<string, string>();
+const NEXT_KEY = new Map<string, string>();
+const MAX_REMEMBERED_KEY = 64;
+const MAX_REMEMBERED_KEYS = 4096;
+const ASCII_NAME = /^[\x20-\x7f]*$/;
+
+/** The internalised (property-name) copy of a string. */
+function internalised(key: string): string {
+  return Object.keys({ [key]: 0 })[0]!;
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
+/**
+ * Parse JSON text, or UTF-8 bytes. Bytes are never decoded as a whole: after one validation pass (`isUtf8`) they
+ * are read as Latin-1, one character per byte, so positions are byte offsets and the text stays a one-byte string;
+ * only string tokens holding non-ASCII bytes are decoded, token by token. (Decoding a whole non-ASCII document to
+ * UTF-16 costs more than the rest of the parse, and every string sliced from it would be two-byte.)
+ */
 export function parseJson(input: string | Uint8Array, opts: ParseOptions = {}): JsonValue {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   let text: string;
+  let utf8: Buffer | undefined;
   if (typeof input === 'string') {
     if (input.length > maxBytes) throw new EvidentError('JSON_TOO_LARGE', `input exceeds ${maxBytes} bytes`);
     text = input;
+    if (text.charCodeAt(0) === 0xfeff) throw new EvidentError('JSON_SYNTAX', 'unexpected byte order mark at position 0');
   } else {
     if (input.length > maxBytes) throw new EvidentError('JSON_TOO_LARGE', `input exceeds ${maxBytes} bytes`);
-    text = decodeUtf8Strict(input);
+    const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    if (!isAscii(buf)) {
+      if (!isUtf8(buf)) throw new EvidentError('JSON_BAD_UTF8', 'input is not valid UTF-8');
+      if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) throw new EvidentError('JSON_SYNTAX', 'unexpected byte order mark at position 0');
+      utf8 = buf;
+    }
+    text = buf.toString('latin1');
   }
-  if (text.charCodeAt(0) === 0xfeff) throw new EvidentError('JSON_SYNTAX', 'unexpected byte order mark at position 0');
-  return new Parser(text, opts.maxDepth ?? DEFAULT_MAX_DEPTH, (opts.duplicateKeys ?? 'reject') === 'reject', (opts.numbers ?? 'lossless') === 'lossless').parse();
+  return new Parser(text, utf8, opts.maxDepth ?? DEFAULT_MAX_DEPTH, (opts.duplicateKeys ?? 'reject') === 'reject', (opts.numbers ?? 'lossless') === 'lossless').parse();
 }
 
 /**
@@ -65,13 +84,24 @@ class Parser {
   private result: JsonValue | undefined;
   private haveResult = false;
 
+  /** Fast-path run of a string's characters: in byte mode only ASCII, since non-ASCII bytes must be decoded. */
+  private readonly plainRun: RegExp;
+
   constructor(
     private readonly text: string,
+    /** Byte mode: `text` is these (valid, non-ASCII) UTF-8 bytes read as Latin-1. */
+    private readonly utf8: Buffer | undefined,
     private readonly maxDepth: number,
     private readonly rejectDup: boolean,
     private readonly lossless: boolean,
   ) {
     this.n = text.length;
+    this.plainRun = utf8 === undefined ? PLAIN_RUN : PLAIN_ASCII_RUN;
+  }
+
+  /** The characters of text[start, end) inside a string token (decoded from UTF-8 in byte mode). */
+  private segment(start: number, end: number): string {
+    return this.utf8 === undefined ? this.text.slice(start, end) : this.utf8.toString('utf8', start, end);
   }
 
   private fail(msg: string, at = this.i): never {
@@ -95,9 +125,10 @@ class Parser {
     // text[i] === '"'
     const begin = this.i + 1;
     // fast path: a run of plain characters (no quote, backslash, control character or surrogate) up to a quote
-    PLAIN_RUN.lastIndex = begin;
-    PLAIN_RUN.test(text);
-    const end = PLAIN_RUN.lastIndex;
+    const run = this.plainRun;
+    run.lastIndex = begin;
+    run.test(text);
+    const end = run.lastIndex;
     if (text.charCodeAt(end) === 0x22) {
       this.i = end + 1;
       return text.slice(begin, end);
@@ -112,12 +143,12 @@ class Parser {
       }
       const c = text.charCodeAt(i);
       if (c === 0x22) {
-        out += text.slice(start, i);
+        out += this.segment(start, i);
         this.i = i + 1;
         return out;
       }
       if (c === 0x5c) {
-        out += text.slice(start, i);
+        out += this.segment(start, i);
         i++;
         if (i >= n) {
           this.i = i;
@@ -253,11 +284,36 @@ class Parser {
     else setOwn(top.container as JsonObject, top.key!, v);
   }
 
+  /**
+   * A member name. Objects of one shape repeat their names in the same order, so the name that followed the same
+   * predecessor last time (for a first member: the name the object itself is stored under) is tried first; when
+   * the text holds exactly it, closed by a quote, that already-internalised string is returned without slicing the
+   * text or hashing a new property name, as V8's own JSON.parse does with map transitions. Only names written
+   * without escapes are remembered, so a guess that matches the text is always the name a full read would return.
+   */
+  private parseKey(memory: Map<string, string>, prev: string): string {
+    const text = this.text;
+    const begin = this.i + 1;
+    const guess = memory.get(prev);
+    if (guess !== undefined && text.startsWith(guess, begin) && text.charCodeAt(begin + guess.length) === 0x22) {
+      this.i = begin + guess.length + 1;
+      return guess;
+    }
+    const key = this.parseString();
+    // remembered: ASCII names (the same in a Latin-1 read of bytes as in text) written without an escape (the
+    // closing quote right after the name's own characters)
+    if (this.i - 1 - begin !== key.length || key.length > MAX_REMEMBERED_KEY || !ASCII_NAME.test(key)) return key;
+    if (memory.size >= MAX_REMEMBERED_KEYS) memory.clear();
+    const interned = internalised(key);
+    memory.set(prev, interned);
+    return interned;
+  }
+
   private readKey(top: Frame): void {
     this.ws();
     if (this.text.charCodeAt(this.i) !== 0x22) this.fail('expected string key');
     const keyAt = this.i;
-    const key = this.parseString();
+    const key = top.key === undefined ? this.parseKey(FIRST_KEY, top.context) : this.parseKey(NEXT_KEY, top.key);
     if (this.rejectDup && hasOwn.call(top.container, key)) throw new EvidentError('JSON_DUPLICATE_KEY', `duplicate key ${JSON.stringify(key)} at position ${keyAt}`);
     this.ws();
     if (this.text.charCodeAt(this.i) !== 0x3a) this.fail("expected ':'");
@@ -282,7 +338,8 @@ class Parser {
         const isArray = c === 0x5b;
         const container: JsonValue[] | JsonObject = isArray ? [] : {};
         this.emit(container);
-        stack.push({ container, isArray, key: undefined });
+        const parent = stack[stack.length - 1];
+        stack.push({ container, isArray, key: undefined, context: parent !== undefined && !parent.isArray ? parent.key! : '' });
         this.i++;
         this.ws();
         const close = text.charCodeAt(this.i);
@@ -334,6 +391,7 @@ class Parser {
 }
 
 const PLAIN_RUN = /[^"\\\x00-\x1f\ud800-\udfff]*/y;
+const PLAIN_ASCII_RUN = /[\x20\x21\x23-\x5b\x5d-\x7f]*/y;
 
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;

@@ -7,7 +7,7 @@
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../../kernel/json/index.ts';
 import { sha256Digest } from '../../kernel/digest.ts';
-import { c14nHash, jsonC14nV1 } from './c14n.ts';
+import { c14nHash, jsonC14nV1, jsonC14nV1Plain } from './c14n.ts';
 
 export const HALO_BLOCKS = ['block_1', 'block_2', 'block_3', 'block_4', 'final_hash'] as const;
 export type HaloBlock = (typeof HALO_BLOCKS)[number];
@@ -67,15 +67,18 @@ const LAYOUTS: BlockLayout[] = HALO_BLOCKS.map((b, i) => {
 const PLAIN_STRING = /^[^"\\\x00-\x1f\ud800-\udfff]*$/;
 
 /** json_c14n_v1 of one field value, with the common cases (plain strings, null) written directly. */
-function fieldText(fields: JsonObject, name: string): string {
+function fieldText(fields: JsonObject, name: string, plain: boolean): string {
   const v = Object.prototype.hasOwnProperty.call(fields, name) ? fields[name] : null;
   if (v === null || v === undefined) return 'null';
-  if (typeof v === 'string' && PLAIN_STRING.test(v)) return '"' + v + '"';
-  return jsonC14nV1(v);
+  if (typeof v === 'string' && (plain || PLAIN_STRING.test(v))) return '"' + v + '"';
+  return plain ? jsonC14nV1Plain(v) : jsonC14nV1(v);
 }
 
-/** Compute the HALO chain of a packet (or bare transaction fields). */
-export function computeHaloChain(fields: JsonObject): HaloChain {
+/**
+ * Compute the HALO chain of a packet (or bare transaction fields). `plainStrings`: the caller knows no string in
+ * the packet needs escaping (it was parsed from bytes without a backslash, {@link hasNoEscapes}); same result.
+ */
+export function computeHaloChain(fields: JsonObject, plainStrings = false): HaloChain {
   const hashes: string[] = [];
   let prev = '';
   for (let b = 0; b < LAYOUTS.length; b++) {
@@ -84,7 +87,7 @@ export function computeHaloChain(fields: JsonObject): HaloChain {
     for (let k = 0; k < names.length; k++) {
       const name = names[k];
       // previous_hash is our own "sha256:" + hex digest: nothing to escape
-      text += prefixes[k]! + (name === null ? '"' + prev + '"' : fieldText(fields, name));
+      text += prefixes[k]! + (name === null ? '"' + prev + '"' : fieldText(fields, name, plainStrings));
     }
     prev = sha256Digest(text + '}');
     hashes.push(prev);
@@ -111,8 +114,8 @@ export interface HaloMismatch {
  * Compare a stored `halo_chain` object with the chain recomputed from the packet. Returns the recomputed chain
  * and the blocks whose stored value differs (stored non-strings never match).
  */
-export function checkHaloChain(packet: JsonObject, stored: JsonValue): { chain: HaloChain; mismatches: HaloMismatch[] } {
-  const chain = computeHaloChain(packet);
+export function checkHaloChain(packet: JsonObject, stored: JsonValue, plainStrings = false): { chain: HaloChain; mismatches: HaloMismatch[] } {
+  const chain = computeHaloChain(packet, plainStrings);
   const mismatches: HaloMismatch[] = [];
   const s = isJsonObject(stored) ? stored : {};
   for (const b of HALO_BLOCKS) {

@@ -24,7 +24,7 @@ import { isDigest } from '../../kernel/digest.ts';
 import { TrustStore, parseRfc3339, type TrustEntry } from '../../kernel/truststore.ts';
 import { loadPublicKey, loadTrustStore, readKeyText } from '../../store/keyfiles.ts';
 import { Report, type Mode } from '../../verify/report.ts';
-import { parseEliJson, c14nHash, jsonC14nV1Bytes } from './c14n.ts';
+import { parseEliJson, c14nHash, jsonC14nV1Bytes, hasNoEscapes } from './c14n.ts';
 import { HALO_BLOCKS, HALO_FIELDS, checkHaloChain, getField } from './halo.ts';
 import { ELI_SIG_ALG, eliKeyId, signedMessageBytes } from './sign.ts';
 import { NO_POLICY_HASH } from './issue.ts';
@@ -183,7 +183,7 @@ export async function verifyEliBytes(bytes: Uint8Array, opts: EliVerifyOptions):
     const report = new Report(ELI_FORMAT, opts.mode).fail('input', 'input', errCode(e, 'JSON_SYNTAX'), `packet is not valid JSON: ${(e as Error).message}`);
     return finish(report, opts, { valid: false, failures: [`Invalid JSON: ${(e as Error).message}`], schema_valid: false }, 10, loadKeyPlan(opts));
   }
-  return verifyEliValue(value, opts);
+  return verifyEliValue(value, opts, hasNoEscapes(bytes));
 }
 
 function finish(report: Report, opts: EliVerifyOptions, upstream: UpstreamResult | null, upstreamExit: number, plan: KeyPlan): EliVerification {
@@ -211,8 +211,11 @@ export function looksLikeCdilPacket(v: unknown): boolean {
   return isJsonObject(h as JsonValue) && Array.isArray((h as JsonObject).blocks) && 'transaction_id' in (v as JsonObject);
 }
 
-/** Verify an already parsed (lossless) packet value. */
-export async function verifyEliValue(value: JsonValue, opts: EliVerifyOptions): Promise<EliVerification> {
+/**
+ * Verify an already parsed (lossless) packet value. `plainStrings`: the value was parsed from bytes without a
+ * backslash ({@link hasNoEscapes}), so canonicalisation need not test its strings.
+ */
+export async function verifyEliValue(value: JsonValue, opts: EliVerifyOptions, plainStrings = false): Promise<EliVerification> {
   const strict = opts.mode === 'strict';
   const report = new Report(ELI_FORMAT, opts.mode);
   const plan = loadKeyPlan(opts);
@@ -273,7 +276,7 @@ export async function verifyEliValue(value: JsonValue, opts: EliVerifyOptions): 
   // ---- HALO (exit 2)
   let mismatches: ReturnType<typeof checkHaloChain>['mismatches'];
   try {
-    mismatches = checkHaloChain(p, p.halo_chain!).mismatches;
+    mismatches = checkHaloChain(p, p.halo_chain!, plainStrings).mismatches;
   } catch (e) {
     // NaN/Infinity/lone surrogates: json_c14n_v1 refuses them (upstream raises: "other" error, exit 1)
     report.fail('halo', 'input', errCode(e, 'JSON_NOT_CANONICALIZABLE'), `packet cannot be canonicalised: ${(e as Error).message}`);
