@@ -4,6 +4,15 @@
  */
 import { EvidentError } from './errors.ts';
 
+/**
+ * A plain Uint8Array over a Buffer's bytes, without copying. Small `Buffer.from(…)` results live in Node's shared
+ * pool; a view keeps that slab alive as the Buffer would, while a copy costs an ArrayBuffer allocation of its own
+ * (0.75 µs for a 256-byte signature: more than decoding it).
+ */
+export function bytesView(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 const HEX_LOWER = /^(?:[0-9a-f]{2})*$/;
 const HEX_ANY = /^(?:[0-9a-fA-F]{2})*$/;
 
@@ -21,7 +30,7 @@ export function parseHex(s: string, opts: HexOptions = {}): Uint8Array {
   if (opts.length !== undefined && s.length !== opts.length * 2) {
     throw new EvidentError('HEX_INVALID', `hex must encode exactly ${opts.length} bytes, got ${s.length / 2}`);
   }
-  return new Uint8Array(Buffer.from(s, 'hex'));
+  return bytesView(Buffer.from(s, 'hex'));
 }
 
 export function isHex(s: unknown, bytes?: number): s is string {
@@ -75,7 +84,7 @@ export function parseBase64(s: string, opts: Base64Options = {}): Uint8Array {
   if (opts.length !== undefined && buf.length !== opts.length) {
     throw new EvidentError('BASE64_INVALID', `base64 must encode exactly ${opts.length} bytes, got ${buf.length}`);
   }
-  return new Uint8Array(buf);
+  return bytesView(buf);
 }
 
 export function toBase64(b: Uint8Array): string {

@@ -17,6 +17,7 @@
  */
 import * as nodeCrypto from 'node:crypto';
 import { createHash } from 'node:crypto';
+import { bytesView } from '../kernel/encoding.ts';
 import { EvidentError } from '../kernel/errors.ts';
 import { timingSafeEqualBytes } from '../kernel/digest.ts';
 
@@ -24,8 +25,6 @@ export const HASH_SIZE = 32;
 
 const LEAF = Uint8Array.of(0x00);
 const NODE = Uint8Array.of(0x01);
-/** Plain Uint8Array view of a digest Buffer (no copy). */
-const plain = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
 /** One-shot `crypto.hash` (Node >= 20.12): no Hash object per call, the hot path of every append. */
 const oneShot = (nodeCrypto as unknown as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
 /** Scratch input buffers (single-threaded, used synchronously): prefix byte + data, hashed in one call. */
@@ -38,22 +37,22 @@ export function hashLeaf(entry: Uint8Array): Uint8Array {
   if (oneShot && entry.length <= SCRATCH_MAX) {
     leafScratch[0] = 0x00;
     leafScratch.set(entry, 1);
-    return plain(oneShot('sha256', leafScratch.subarray(0, 1 + entry.length), 'buffer'));
+    return bytesView(oneShot('sha256', leafScratch.subarray(0, 1 + entry.length), 'buffer'));
   }
-  return plain(createHash('sha256').update(LEAF).update(entry).digest());
+  return bytesView(createHash('sha256').update(LEAF).update(entry).digest());
 }
 
 export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
   if (oneShot && left.length === HASH_SIZE && right.length === HASH_SIZE) {
     nodeScratch.set(left, 1);
     nodeScratch.set(right, 1 + HASH_SIZE);
-    return plain(oneShot('sha256', nodeScratch, 'buffer'));
+    return bytesView(oneShot('sha256', nodeScratch, 'buffer'));
   }
-  return plain(createHash('sha256').update(NODE).update(left).update(right).digest());
+  return bytesView(createHash('sha256').update(NODE).update(left).update(right).digest());
 }
 
 export function emptyRoot(): Uint8Array {
-  return plain(createHash('sha256').digest());
+  return bytesView(createHash('sha256').digest());
 }
 
 function isSize(n: unknown): n is number {

@@ -37,7 +37,8 @@ export const jsonC14nV1Plain: (value: unknown) => string = pythonCanonicalizer({
  * raw control characters and the fatal UTF-8 decode refuses lone surrogates.
  */
 export function hasNoEscapes(bytes: Uint8Array): boolean {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(0x5c) === -1;
+  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return b.indexOf(0x5c) === -1;
 }
 
 /** `json_c14n_v1` UTF-8 bytes. */

@@ -11,7 +11,7 @@ import { algOfKey, keyId, publicKeyJwk, toPublicKey } from '../../kernel/keys.ts
 import { sign, verify } from '../../kernel/sign.ts';
 import { toBase64 } from '../../kernel/encoding.ts';
 import { getField } from './halo.ts';
-import { jsonC14nV1 } from './c14n.ts';
+import { jsonC14nV1, jsonC14nV1Plain } from './c14n.ts';
 
 export const ELI_SIG_ALG = 'RS256';
 
@@ -33,17 +33,19 @@ export function signedMessage(packet: JsonObject): JsonObject {
 
 /**
  * Canonical bytes that are signed: `json_c14n_v1(signedMessage(packet))`, written directly in its fixed member order
- * (code point order of the five names) instead of building and sorting an object (tested equal).
+ * (code point order of the five names) instead of building and sorting an object (tested equal). `plainStrings`:
+ * the packet was parsed from bytes without a backslash ({@link hasNoEscapes}), so its strings are quoted untested.
  */
-export function signedMessageBytes(packet: JsonObject): Uint8Array {
+export function signedMessageBytes(packet: JsonObject, plainStrings = false): Uint8Array {
+  const c14n = plainStrings ? jsonC14nV1Plain : jsonC14nV1;
   const halo = getField(packet, 'halo_chain');
   const prs = getField(packet, 'policy_receipt_subset');
   const text =
-    '{"client_key_fingerprint":' + jsonC14nV1(getField(packet, 'client_key_fingerprint')) +
-    ',"final_hash":' + jsonC14nV1(isJsonObject(halo) ? getField(halo, 'final_hash') : null) +
-    ',"gateway_timestamp_utc":' + jsonC14nV1(getField(packet, 'gateway_timestamp_utc')) +
-    ',"policy_version_hash":' + jsonC14nV1(isJsonObject(prs) ? getField(prs, 'policy_version_hash') : null) +
-    ',"transaction_id":' + jsonC14nV1(getField(packet, 'transaction_id')) + '}';
+    '{"client_key_fingerprint":' + c14n(getField(packet, 'client_key_fingerprint')) +
+    ',"final_hash":' + c14n(isJsonObject(halo) ? getField(halo, 'final_hash') : null) +
+    ',"gateway_timestamp_utc":' + c14n(getField(packet, 'gateway_timestamp_utc')) +
+    ',"policy_version_hash":' + c14n(isJsonObject(prs) ? getField(prs, 'policy_version_hash') : null) +
+    ',"transaction_id":' + c14n(getField(packet, 'transaction_id')) + '}';
   return Buffer.from(text, 'utf8');
 }
 

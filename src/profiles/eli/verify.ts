@@ -19,7 +19,7 @@ import { EvidentError } from '../../kernel/errors.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../kernel/json/index.ts';
 import { algOfKey, importPublicKey } from '../../kernel/keys.ts';
 import { verify as verifySig } from '../../kernel/sign.ts';
-import { parseBase64 } from '../../kernel/encoding.ts';
+import { bytesView, parseBase64 } from '../../kernel/encoding.ts';
 import { isDigest } from '../../kernel/digest.ts';
 import { TrustStore, parseRfc3339, type TrustEntry } from '../../kernel/truststore.ts';
 import { loadPublicKey, loadTrustStore, readKeyText } from '../../store/keyfiles.ts';
@@ -301,7 +301,7 @@ export async function verifyEliValue(value: JsonValue, opts: EliVerifyOptions, p
   if (opts.skipSignature) {
     if (strict) report.warn('signature', 'SIGNATURE_SKIPPED', 'signature not checked (--skip-signature): transaction_id, timestamp and the HALO chain are not authenticated');
   } else if (!plan.preflight) {
-    const r = await checkSignature(report, p, plan, opts);
+    const r = await checkSignature(report, p, plan, opts, plainStrings);
     up.signature_valid = r.ok;
     keyFailed = r.keyFailed;
     if (!r.ok && r.upstreamMessage) up.failures.push(r.upstreamMessage);
@@ -349,7 +349,7 @@ interface SigOutcome {
   upstreamMessage?: string;
 }
 
-async function checkSignature(report: Report, p: JsonObject, plan: KeyPlan, opts: EliVerifyOptions): Promise<SigOutcome> {
+async function checkSignature(report: Report, p: JsonObject, plan: KeyPlan, opts: EliVerifyOptions, plainStrings: boolean): Promise<SigOutcome> {
   const strict = opts.mode === 'strict';
   const ver = getField(p, 'verification');
   const sig = isJsonObject(ver) ? getField(ver, 'signature') : null;
@@ -406,14 +406,14 @@ async function checkSignature(report: Report, p: JsonObject, plan: KeyPlan, opts
     return { ok: false, keyFailed: false, upstreamMessage: 'Signature: Signature verification failed: ' };
   }
   try {
-    sigBytes = strict ? parseBase64(b64) : new Uint8Array(Buffer.from(b64, 'base64'));
+    sigBytes = strict ? parseBase64(b64) : bytesView(Buffer.from(b64, 'base64'));
   } catch (e) {
     report.fail('signature', 'signature', 'SIGNATURE_INVALID', `signature_b64: ${(e as Error).message}`);
     return { ok: false, keyFailed: false };
   }
   let msg: Uint8Array;
   try {
-    msg = signedMessageBytes(p);
+    msg = signedMessageBytes(p, plainStrings);
   } catch (e) {
     report.fail('signature', 'input', errCode(e, 'JSON_NOT_CANONICALIZABLE'), `signed message cannot be canonicalised: ${(e as Error).message}`);
     return { ok: false, keyFailed: false, upstreamMessage: `Signature: Signature verification failed: ${(e as Error).message}` };
@@ -566,7 +566,7 @@ export async function verifyCdilPacket(value: JsonValue, opts: EliVerifyOptions)
   try {
     const b64 = getField(sig, 'signature_b64');
     if (typeof b64 !== 'string') throw new EvidentError('BASE64_INVALID', 'signature_b64 is not a string');
-    sb = strict ? parseBase64(b64) : new Uint8Array(Buffer.from(b64, 'base64'));
+    sb = strict ? parseBase64(b64) : bytesView(Buffer.from(b64, 'base64'));
   } catch (e) {
     report.fail('signature', 'signature', 'SIGNATURE_INVALID', (e as Error).message);
     return report;
