@@ -38,6 +38,11 @@ export const REQUIRED_FIELDS = ['transaction_id', 'gateway_timestamp_utc', 'envi
 /** Members authenticated by HALO or the signature, plus the two structural ones. */
 const COVERED = new Set<string>([...HALO_FIELDS, 'transaction_id', 'gateway_timestamp_utc', 'client_key_fingerprint', 'halo_chain', 'verification']);
 
+const HALO_CHECK_IDS = HALO_BLOCKS.map((b) => `halo.${b}`);
+const HALO_MATCH_MESSAGES = HALO_BLOCKS.map((b) => `${b} matches`);
+/** Fields that must be `sha256:` digests when present (strict form check). */
+const DIGEST_FIELDS = ['prompt_hash', 'rag_hash', 'multimodal_hash', 'output_hash'] as const;
+
 const MAX_KEY_RESPONSE = 64 * 1024;
 const FETCH_TIMEOUT_MS = 10_000;
 
@@ -283,14 +288,15 @@ export async function verifyEliValue(value: JsonValue, opts: EliVerifyOptions, p
     up.failures.push(`Error: ${(e as Error).message}`);
     return finish(report, opts, up, 1, plan);
   }
-  // (plain loops, no closures: this is the per-packet hot path)
-  for (const b of HALO_BLOCKS) {
+  // (plain loops, no closures, constant texts: this is the per-packet hot path)
+  for (let i = 0; i < HALO_BLOCKS.length; i++) {
+    const b = HALO_BLOCKS[i]!;
     let m: (typeof mismatches)[number] | undefined;
     for (const x of mismatches) if (x.block === b) m = x;
     if (m) {
-      report.fail(`halo.${b}`, 'integrity', 'HALO_MISMATCH', `${b} mismatch`, { expected: m.expected, actual: m.actual });
+      report.fail(HALO_CHECK_IDS[i]!, 'integrity', 'HALO_MISMATCH', `${b} mismatch`, { expected: m.expected, actual: m.actual });
       up.failures.push(`HALO: ${b} mismatch`);
-    } else report.pass(`halo.${b}`, `${b} matches`, { actual: (p.halo_chain as JsonObject)[b] as string });
+    } else report.pass(HALO_CHECK_IDS[i]!, HALO_MATCH_MESSAGES[i]!, { actual: (p.halo_chain as JsonObject)[b] as string });
   }
   up.halo_valid = mismatches.length === 0;
 
@@ -329,7 +335,7 @@ function policyAndCoverage(report: Report, p: JsonObject, skipSig: boolean): voi
   if (isJsonObject(prs) && prs.approved === false) {
     report.warn('decision', 'DENIED', `transaction was denied${typeof prs.rejection_reason === 'string' ? `: ${prs.rejection_reason}` : ''}`);
   }
-  for (const f of ['prompt_hash', 'rag_hash', 'multimodal_hash', 'output_hash']) {
+  for (const f of DIGEST_FIELDS) {
     const v = getField(p, f);
     if (v !== null && !isDigest(v)) report.warn(`form.${f}`, 'DIGEST_MALFORMED', `${f} is not "sha256:" + 64 hex: ${JSON.stringify(String(v).slice(0, 80))}`);
   }
