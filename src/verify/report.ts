@@ -103,13 +103,12 @@ export class Report {
   }
 
   get failures(): Check[] {
-    return this.checks.filter((c) => !c.ok && !c.informational);
+    return this.checks.filter(isFailure);
   }
 
   get valid(): boolean {
     // (no array built: verifiers ask this on their hot path)
-    for (const c of this.checks) if (!c.ok && !c.informational) return false;
-    return true;
+    return !this.checks.some(isFailure);
   }
 
   get exitCode(): number {
@@ -131,6 +130,11 @@ export class Report {
       }),
     };
   }
+}
+
+/** A check that fails its report: not ok and not a mere warning. */
+function isFailure(c: Check): boolean {
+  return !c.ok && !c.informational;
 }
 
 export function exitCodeFor(failures: readonly Check[]): number {
