@@ -1,7 +1,8 @@
 /**
  * ELI-Sentinel verification throughput: full packet verifications/s (parse lossless → json_c14n_v1 → 5 HALO
  * blocks → RS256) against bare node:crypto RS256 verifications/s of the same signature, measured in the same run.
- * Target: full ≥ 0.5× bare. The public KeyObject is parsed once.
+ * Target: full ≥ 0.5× bare. The public KeyObject is parsed once. Both sides are synchronous calls (the offline
+ * entry point verifyEliBytesSync; verifyEliBytes is the same plus a promise and a --keys-url fetch when asked).
  *
  * The machine's speed drifts by up to ±15% over seconds, so the three measurements of a packet are interleaved in
  * slices of ~20 ms (bare, strict, compat, bare, …) for --seconds in total and each rate is its operations over its
@@ -14,7 +15,7 @@ import path from 'node:path';
 import { verify as nodeVerify, createPublicKey, constants } from 'node:crypto';
 import { parseEliJson, prettyPacket } from '../src/profiles/eli/c14n.ts';
 import { signedMessageBytes } from '../src/profiles/eli/sign.ts';
-import { verifyEliBytes } from '../src/profiles/eli/verify.ts';
+import { verifyEliBytesSync } from '../src/profiles/eli/verify.ts';
 import type { JsonObject } from '../src/kernel/json/index.ts';
 
 const argSeconds = process.argv.indexOf('--seconds');
@@ -25,21 +26,21 @@ const V = path.resolve(repoRoot, '../shared/vectors/eli');
 const sp = parseEliJson(fs.readFileSync(path.join(V, 'signed-packets.json'))) as any;
 const key = createPublicKey({ key: sp.test_key.public_jwk, format: 'jwk' });
 
-type Case = [name: string, fn: () => Promise<boolean> | boolean];
+type Case = [name: string, fn: () => boolean];
 
 /** Run the cases in interleaved ~20 ms slices for SECONDS in all; returns each case's operations per second. */
-async function measureInterleaved(cases: Case[]): Promise<number[]> {
+function measureInterleaved(cases: Case[]): number[] {
   const ops = cases.map(() => 0);
   const ms = cases.map(() => 0);
   const batch = cases.map(() => 50);
-  for (const [name, fn] of cases) for (let i = 0; i < 500; i++) if (!(await fn())) throw new Error(`${name}: verification failed`);
+  for (const [name, fn] of cases) for (let i = 0; i < 500; i++) if (!fn()) throw new Error(`${name}: verification failed`);
   const end = performance.now() + SECONDS * 1000;
   while (performance.now() < end) {
     for (let k = 0; k < cases.length; k++) {
       const [name, fn] = cases[k]!;
       const n = batch[k]!;
       const t0 = performance.now();
-      for (let i = 0; i < n; i++) if (!(await fn())) throw new Error(`${name}: verification failed`);
+      for (let i = 0; i < n; i++) if (!fn()) throw new Error(`${name}: verification failed`);
       const dt = performance.now() - t0;
       ops[k]! += n;
       ms[k]! += dt;
@@ -59,10 +60,10 @@ for (const id of ['approved', 'unicode-floats-bigint']) {
   console.log(`packet "${id}": ${bytes.length} bytes, RSA-${key.asymmetricKeyDetails?.modulusLength}, interleaved for ${SECONDS} s`);
   const cases: Case[] = [
     ['bare node:crypto RS256 verify', () => nodeVerify('sha256', msg, { key, padding: constants.RSA_PKCS1_PADDING }, sig)],
-    ['eli full packet verify (strict)', async () => (await verifyEliBytes(bytes, { mode: 'strict', publicKeys: [key] })).report.valid],
-    ['eli full packet verify (compat)', async () => (await verifyEliBytes(bytes, { mode: 'compat', publicKeys: [key] })).report.valid],
+    ['eli full packet verify (strict)', () => verifyEliBytesSync(bytes, { mode: 'strict', publicKeys: [key] }).report.valid],
+    ['eli full packet verify (compat)', () => verifyEliBytesSync(bytes, { mode: 'compat', publicKeys: [key] }).report.valid],
   ];
-  const rates = await measureInterleaved(cases);
+  const rates = measureInterleaved(cases);
   cases.forEach(([name], k) => console.log(`  ${name.padEnd(50)} ${rates[k]!.toFixed(0).padStart(8)} /s`));
   const [bare, strict, compat] = rates as [number, number, number];
   console.log(`  ratio strict/bare: ${(strict / bare).toFixed(2)}x   compat/bare: ${(compat / bare).toFixed(2)}x   (target >= 0.50x)`);

@@ -10,7 +10,7 @@ import { isJsonObject, type JsonObject } from '../src/kernel/json/index.ts';
 import { importPrivateKey, importPublicKey, generateKeyPair, publicKeyJwk } from '../src/kernel/keys.ts';
 import { TrustStore } from '../src/kernel/truststore.ts';
 import { parseEliJson, prettyPacket } from '../src/profiles/eli/c14n.ts';
-import { verifyEliBytes, verifyEliValue, verifyCdilPacket, type EliVerifyOptions } from '../src/profiles/eli/verify.ts';
+import { verifyEliBytes, verifyEliBytesSync, verifyEliValue, verifyEliValueSync, verifyCdilPacket, type EliVerifyOptions } from '../src/profiles/eli/verify.ts';
 import { signPacket, eliPublicJwk } from '../src/profiles/eli/sign.ts';
 import { buildPacket } from '../src/profiles/eli/issue.ts';
 import { detect, bytesInput, verifyAny } from '../src/verify/detect.ts';
@@ -78,6 +78,22 @@ test('verifier-matrix.json: every row, strict mode: contract exit codes (same as
       assert.deepEqual(bad, ['halo.block_1']);
     }
   }
+});
+
+test('the synchronous entry points give the same verdict, report and upstream object as the async ones', async () => {
+  const rows = MATRIX.cases.map((row: any) => ({ name: row.case, bytes: Buffer.from(prettyPacket(matrixPacket(row))), args: row.args }));
+  rows.push({ name: 'not JSON', bytes: Buffer.from('{"transaction_id":'), args: ['--jwk', 'key.jwk'] });
+  for (const row of rows) {
+    for (const mode of ['compat', 'strict'] as const) {
+      const o = optsFromArgs(row.args, mode);
+      const a = await verifyEliBytes(row.bytes, o);
+      const s = verifyEliBytesSync(row.bytes, o);
+      assert.deepEqual(s.report.toJSON(), a.report.toJSON(), `${row.name} ${mode}`);
+      assert.deepEqual([s.upstream, s.upstreamExit], [a.upstream, a.upstreamExit], `${row.name} ${mode}`);
+    }
+  }
+  const p = packetOf('approved');
+  assert.deepEqual(verifyEliValueSync(p, { mode: 'strict', jwkFiles: [keyJwk] }).report.toJSON(), (await verifyEliValue(p, { mode: 'strict', jwkFiles: [keyJwk] })).report.toJSON());
 });
 
 test('upstream packets verify in both modes with upstream public_key.jwk', async () => {
@@ -218,7 +234,9 @@ test('--keys-url on a loopback server: compat fetches by packet kid; strict need
   const served = new Map<string, unknown>([[SP.test_key.public_jwk.kid, SP.test_key.public_jwk]]);
   const rogueKid = String(eliPublicJwk(rogue.publicKey).kid);
   served.set(rogueKid, publicKeyJwk(rogue.publicKey));
+  let requests = 0;
   const srv = http.createServer((req, res) => {
+    requests++;
     const kid = decodeURIComponent((req.url ?? '').replace(/^\/v1\/keys\//, ''));
     const k = served.get(kid);
     if (!k) {
@@ -234,9 +252,17 @@ test('--keys-url on a loopback server: compat fetches by packet kid; strict need
     const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/v1/keys`;
     const good = Buffer.from(prettyPacket(packetOf('approved')));
     assert.equal((await verifyEliBytes(good, { mode: 'compat', keysUrl: url })).report.exitCode, 0);
-    // strict: kid not pinned → 4; pinned → 0
+    assert.equal(requests, 1, 'one fetch per verification');
+    // strict: kid not pinned → 4 without asking the server; pinned → 0
     assert.equal((await verifyEliBytes(good, { mode: 'strict', keysUrl: url })).report.exitCode, 4);
+    assert.equal(requests, 1, 'an unpinned kid is never fetched');
     assert.equal((await verifyEliBytes(good, { mode: 'strict', keysUrl: url, pinKids: [SP.test_key.public_jwk.kid] })).report.exitCode, 0);
+    assert.equal(requests, 2);
+    // the synchronous entry point never fetches: a keys-url key is a key failure there
+    const noFetch = verifyEliBytesSync(good, { mode: 'compat', keysUrl: url } as EliVerifyOptions);
+    assert.equal(noFetch.report.exitCode, 4);
+    assert.ok(noFetch.report.failures.some((c) => c.code === 'KEY_SOURCE_INVALID'));
+    assert.equal(requests, 2);
     // a packet signed by a rogue key naming its own kid: compat accepts (upstream hole), strict refuses
     const { verification: _v, ...unsigned } = packetOf('approved');
     const forged = Buffer.from(prettyPacket(signPacket(unsigned, rogue.privateKey)));

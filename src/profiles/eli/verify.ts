@@ -179,16 +179,67 @@ async function fetchKey(plan: KeyPlan, kid: string, opts: EliVerifyOptions): Pro
 }
 type JsonWebKey = import('node:crypto').JsonWebKey;
 
-/** Parse + verify packet bytes. Never throws for bad input. */
+/** What the `--keys-url` fetch gave: the key, or why there is none. */
+type Fetched = { key: KeyObject } | { code: string; message: string };
+
+/** The core stopped where a `--keys-url` key must be fetched (only the async entry points can). */
+interface NeedsFetch {
+  fetchKid: string;
+}
+
+/** Options of the synchronous entry points: every key is known up front (no `--keys-url` fetch). */
+export type EliVerifySyncOptions = Omit<EliVerifyOptions, 'keysUrl' | 'pinKids' | 'fetchJwk'>;
+
+/**
+ * Parse + verify packet bytes. Never throws for bad input. Keys from `--keys-url` are fetched here; everything
+ * else is {@link verifyEliBytesSync}.
+ */
 export async function verifyEliBytes(bytes: Uint8Array, opts: EliVerifyOptions): Promise<EliVerification> {
-  let value: JsonValue;
+  const plan = loadKeyPlan(opts);
+  const parsed = parsePacket(bytes, opts, plan);
+  if (!('value' in parsed)) return parsed;
+  return withFetch(parsed.value, opts, hasNoEscapes(bytes), plan);
+}
+
+/**
+ * Synchronous {@link verifyEliBytes} for keys known up front (pinned KeyObjects, `--jwk`, `--key`, a trust store):
+ * the offline verification path, with no promise per packet. A `keysUrl` passed anyway is reported as a key
+ * failure (exit 4), never fetched.
+ */
+export function verifyEliBytesSync(bytes: Uint8Array, opts: EliVerifySyncOptions): EliVerification {
+  const plan = loadKeyPlan(opts);
+  const parsed = parsePacket(bytes, opts, plan);
+  if (!('value' in parsed)) return parsed;
+  return withoutFetch(parsed.value, opts, hasNoEscapes(bytes), plan);
+}
+
+function parsePacket(bytes: Uint8Array, opts: EliVerifyOptions, plan: KeyPlan): { value: JsonValue } | EliVerification {
   try {
-    value = parseEliJson(bytes, { duplicateKeys: opts.mode === 'strict' ? 'reject' : 'last-wins' });
+    return { value: parseEliJson(bytes, { duplicateKeys: opts.mode === 'strict' ? 'reject' : 'last-wins' }) };
   } catch (e) {
     const report = new Report(ELI_FORMAT, opts.mode).fail('input', 'input', errCode(e, 'JSON_SYNTAX'), `packet is not valid JSON: ${(e as Error).message}`);
-    return finish(report, opts, { valid: false, failures: [`Invalid JSON: ${(e as Error).message}`], schema_valid: false }, 10, loadKeyPlan(opts));
+    return finish(report, opts, { valid: false, failures: [`Invalid JSON: ${(e as Error).message}`], schema_valid: false }, 10, plan);
   }
-  return verifyEliValue(value, opts, hasNoEscapes(bytes));
+}
+
+async function withFetch(value: JsonValue, opts: EliVerifyOptions, plainStrings: boolean, plan: KeyPlan): Promise<EliVerification> {
+  const first = verifyCore(value, opts, plainStrings, plan, undefined);
+  if (!('fetchKid' in first)) return first;
+  let fetched: Fetched;
+  try {
+    fetched = { key: await fetchKey(plan, first.fetchKid, opts) };
+  } catch (e) {
+    fetched = { code: errCode(e, 'KEY_FETCH_FAILED'), message: (e as Error).message };
+  }
+  // (the core is pure up to the fetch: running it again with the key gives the one report)
+  return verifyCore(value, opts, plainStrings, plan, fetched) as EliVerification;
+}
+
+function withoutFetch(value: JsonValue, opts: EliVerifyOptions, plainStrings: boolean, plan: KeyPlan): EliVerification {
+  const r = verifyCore(value, opts, plainStrings, plan, undefined);
+  if (!('fetchKid' in r)) return r;
+  const noFetch: Fetched = { code: 'KEY_SOURCE_INVALID', message: 'a --keys-url key must be fetched: use the asynchronous verifyEliBytes / verifyEliValue' };
+  return verifyCore(value, opts, plainStrings, plan, noFetch) as EliVerification;
 }
 
 function finish(report: Report, opts: EliVerifyOptions, upstream: UpstreamResult | null, upstreamExit: number, plan: KeyPlan): EliVerification {
@@ -221,9 +272,21 @@ export function looksLikeCdilPacket(v: unknown): boolean {
  * backslash ({@link hasNoEscapes}), so canonicalisation need not test its strings.
  */
 export async function verifyEliValue(value: JsonValue, opts: EliVerifyOptions, plainStrings = false): Promise<EliVerification> {
+  return withFetch(value, opts, plainStrings, loadKeyPlan(opts));
+}
+
+/** Synchronous {@link verifyEliValue} for keys known up front (see {@link verifyEliBytesSync}). */
+export function verifyEliValueSync(value: JsonValue, opts: EliVerifySyncOptions, plainStrings = false): EliVerification {
+  return withoutFetch(value, opts, plainStrings, loadKeyPlan(opts));
+}
+
+/**
+ * The verification itself, synchronous and without side effects. With `--keys-url` and no `fetched` key yet it
+ * stops at the signature with the key id to fetch; the caller fetches and runs it again.
+ */
+function verifyCore(value: JsonValue, opts: EliVerifyOptions, plainStrings: boolean, plan: KeyPlan, fetched: Fetched | undefined): EliVerification | NeedsFetch {
   const strict = opts.mode === 'strict';
   const report = new Report(ELI_FORMAT, opts.mode);
-  const plan = loadKeyPlan(opts);
   const up: UpstreamResult = { valid: false, failures: [], schema_valid: false };
 
   // ---- unwrap
@@ -307,7 +370,8 @@ export async function verifyEliValue(value: JsonValue, opts: EliVerifyOptions, p
   if (opts.skipSignature) {
     if (strict) report.warn('signature', 'SIGNATURE_SKIPPED', 'signature not checked (--skip-signature): transaction_id, timestamp and the HALO chain are not authenticated');
   } else if (!plan.preflight) {
-    const r = await checkSignature(report, p, plan, opts, plainStrings);
+    const r = checkSignature(report, p, plan, opts, plainStrings, fetched);
+    if ('fetchKid' in r) return r;
     up.signature_valid = r.ok;
     keyFailed = r.keyFailed;
     if (!r.ok && r.upstreamMessage) up.failures.push(r.upstreamMessage);
@@ -355,7 +419,7 @@ interface SigOutcome {
   upstreamMessage?: string;
 }
 
-async function checkSignature(report: Report, p: JsonObject, plan: KeyPlan, opts: EliVerifyOptions, plainStrings: boolean): Promise<SigOutcome> {
+function checkSignature(report: Report, p: JsonObject, plan: KeyPlan, opts: EliVerifyOptions, plainStrings: boolean, fetched: Fetched | undefined): SigOutcome | NeedsFetch {
   const strict = opts.mode === 'strict';
   const ver = getField(p, 'verification');
   const sig = isJsonObject(ver) ? getField(ver, 'signature') : null;
@@ -388,13 +452,11 @@ async function checkSignature(report: Report, p: JsonObject, plan: KeyPlan, opts
       return keyFail(report, 'KEY_UNTRUSTED', `key_id ${kid} is not pinned (--pin-kid): a key named by the packet is never trusted on its own`);
     }
     if (strict && !/^sha256:[0-9a-f]{64}$/.test(kid)) return keyFail(report, 'KEY_UNTRUSTED', `key_id ${JSON.stringify(kid)} is not an ELI key id`);
-    try {
-      const k = await fetchKey(plan, kid, opts);
-      if (strict && safeKid(k) !== kid) return keyFail(report, 'KEY_MISMATCH', `the key served for ${kid} hashes to ${safeKid(k)}`);
-      chosen = [{ key: k, source: `${keyUrl(plan.keysUrl, kid)}` }];
-    } catch (e) {
-      return keyFail(report, errCode(e, 'KEY_FETCH_FAILED'), (e as Error).message);
-    }
+    if (fetched === undefined) return { fetchKid: kid };
+    if (!('key' in fetched)) return keyFail(report, fetched.code, fetched.message);
+    const k = fetched.key;
+    if (strict && safeKid(k) !== kid) return keyFail(report, 'KEY_MISMATCH', `the key served for ${kid} hashes to ${safeKid(k)}`);
+    chosen = [{ key: k, source: keyUrl(plan.keysUrl, kid) }];
   }
   let rsaKeys = 0;
   for (const c of chosen) if (safeAlg(c.key) === 'rs256') rsaKeys++;
