@@ -164,3 +164,71 @@ test('freshness boundaries are inclusive and the skew allowance is 5 s by defaul
   assert.equal((await run({ now: ts + 30_001, issuedAt: ts, receivedAt: ts + 30_001 })).reason, 'RESPONSE_TOO_SLOW');
   assert.equal((await run({ now: ts + 40_000, issuedAt: ts, receivedAt: ts + 40_000, windows: { maxResponseMs: 45_000 } })).ok, true);
 });
+
+test('mutated challenge/attestation bytes: always a report with a contract exit code, and accepted only when they mean the valid case', async () => {
+  // the fuzz of `verifyAny` cannot reach attestations (they need a challenge and a registry), so they are fuzzed here
+  const k = vec.cases.find((c: any) => c.expect.ok);
+  const seeds: Buffer[] = [Buffer.from(JSON.stringify(k.challenge)), Buffer.from(JSON.stringify(k.attestation))];
+  const want = [parseChallenge(k.challenge), parseAttestation(k.attestation)];
+  const JUNK = ['null', '0', '1e999', '"\\ud800"', '[]', '{}', '"' + 'A'.repeat(300) + '"', '"sha256:' + 'a'.repeat(64) + '"', '{"__proto__":1}', '"seal_X"'];
+  const TOKEN = /"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|true|false|null/g;
+  let x = 0x2545f491;
+  const rand = (n: number) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+  const mutate = (b: Buffer): Buffer => {
+    const m = Buffer.from(b);
+    switch (rand(5)) {
+      case 0:
+        m[rand(m.length)]! ^= 1 << rand(8);
+        return m;
+      case 1:
+        m[rand(m.length)] = rand(256);
+        return m;
+      case 2:
+        return m.subarray(0, rand(m.length));
+      case 3: {
+        const i = rand(m.length);
+        return Buffer.concat([m.subarray(0, i), m.subarray(rand(m.length)), m.subarray(i)]);
+      }
+      default: {
+        const text = b.toString('latin1');
+        const tokens = [...text.matchAll(TOKEN)];
+        const t = tokens[rand(tokens.length)]!;
+        return Buffer.from(text.slice(0, t.index) + JUNK[rand(JUNK.length)] + text.slice(t.index + t[0].length), 'latin1');
+      }
+    }
+  };
+  const runs = Number(process.env.FUZZ_RUNS ?? 4000);
+  let accepted = 0;
+  for (let i = 0; i < runs; i++) {
+    const which = rand(2);
+    const input: Buffer[] = [seeds[0]!, seeds[1]!];
+    input[which] = mutate(input[which]!);
+    const ctx = {
+      seals: resolver(),
+      now: parseTime(k.verifier_now),
+      issuedAt: parseTime(k.challenge_issued_at),
+      receivedAt: parseTime(k.response_received_at),
+      expectedDomain: vec.assumptions.expected_domain,
+      nonces: new MemoryNonceStore(),
+    };
+    const mode = rand(2) ? 'strict' : 'compat';
+    const { report, result } = await verifyToReport(input[0], input[1], ctx, mode);
+    const exit = report.exitCode;
+    assert.ok([0, 1, 2, 3, 4, 10].includes(exit), `run ${i}: exit ${exit}`);
+    assert.equal(report.valid, exit === 0, `run ${i}`);
+    JSON.stringify(report.toJSON());
+    if (result.ok) {
+      accepted++;
+      if (process.env.FUZZ_SHOW) process.stdout.write(`# accepted (${mode}): ${input[which]!.toString('latin1')}\n`);
+      // accepted bytes must carry exactly the valid case's members (a formatting-only change at most)
+      assert.deepEqual([parseChallenge(input[0]), parseAttestation(input[1])], want, `run ${i}: accepted a changed message: ${input[which]!.toString('latin1')}`);
+    }
+  }
+  assert.ok(accepted < runs / 2, 'most mutations are refused');
+  process.stdout.write(`# cphar fuzz: ${runs} mutations, ${accepted} accepted, each one with the meaning unchanged (a no-op mutation)\n`);
+});
