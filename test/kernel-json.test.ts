@@ -137,6 +137,74 @@ test('parser: UTF-8 bytes (read as Latin-1, non-ASCII tokens decoded alone) pars
   assert.equal(code(() => parseJson(Uint8Array.from([0x5b, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x5d]))), 'JSON_BAD_UTF8');
 });
 
+test('duplicate member names are found however the name tree has learned the shapes (skipped tests are safe)', () => {
+  // learned in order, then a repeat of an earlier name
+  for (let i = 0; i < 3; i++) parseJson('{"a":1,"b":2,"c":3}');
+  assert.equal(code(() => parseJson('{"a":1,"b":2,"a":3}')), 'JSON_DUPLICATE_KEY');
+  assert.equal(code(() => parseJson('{"a":1,"b":2,"c":3,"b":4}')), 'JSON_DUPLICATE_KEY');
+  // a path holding a repeat, learned in last-wins mode, is then read in reject mode
+  for (let i = 0; i < 3; i++) parseJson('{"x":1,"x":2,"y":3}', { duplicateKeys: 'last-wins' });
+  assert.equal(code(() => parseJson('{"x":1,"x":2,"y":3}')), 'JSON_DUPLICATE_KEY');
+  assert.equal(code(() => parseJson('{"x":1,"y":2,"x":3}')), 'JSON_DUPLICATE_KEY');
+  // beyond the remembered path length (64 members) the tests are made as usual
+  const wide = Array.from({ length: 200 }, (_, k) => `"m${k}":${k}`).join(',');
+  for (let i = 0; i < 3; i++) parseJson(`{${wide}}`);
+  assert.equal(code(() => parseJson(`{${wide},"m0":0}`)), 'JSON_DUPLICATE_KEY');
+  assert.equal(code(() => parseJson(`{${wide},"m150":0}`)), 'JSON_DUPLICATE_KEY');
+  // same names spelled with an escape (no node) or under another parent
+  assert.equal(code(() => parseJson('{"a":1,"b":2,"\\u0061":3}')), 'JSON_DUPLICATE_KEY');
+  assert.deepEqual(parseJson('{"p":{"a":1,"b":2},"q":{"a":1,"b":2}}'), { p: { a: new JsonNumber('1'), b: new JsonNumber('2') }, q: { a: new JsonNumber('1'), b: new JsonNumber('2') } });
+  // generated: objects as explicit member lists over a few names, so whether a duplicate exists is known; shapes
+  // repeat (the tree learns them) and mutate (it re-learns); nested objects and both modes interleaved
+  const ri = prng(20261127);
+  const r = () => ri(1_000_000) / 1_000_000;
+  const NAMES = ['a', 'b', 'c', 'ab', 'abc', 'b\u0061', 'é', 'x'];
+  const shapes: string[][] = [];
+  const gen = (depth: number): { text: string; dup: boolean; value: unknown } => {
+    let names: string[];
+    if (shapes.length > 0 && r() < 0.6) {
+      names = [...shapes[ri(shapes.length)]!];
+      if (r() < 0.3) names[ri(names.length)] = NAMES[ri(NAMES.length)]!;
+    } else {
+      names = Array.from({ length: 1 + ri(6) }, () => NAMES[ri(NAMES.length)]!);
+      if (shapes.length < 40) shapes.push(names);
+    }
+    const seen = new Set<string>();
+    let dup = false;
+    const value: Record<string, unknown> = {};
+    const parts: string[] = [];
+    names.forEach((n, k) => {
+      const plain = n === 'b\\u0061' ? 'ba' : n;
+      if (seen.has(plain)) dup = true;
+      seen.add(plain);
+      let member: string;
+      let v: unknown;
+      if (depth < 2 && r() < 0.25) {
+        const inner = gen(depth + 1);
+        dup ||= inner.dup;
+        member = inner.text;
+        v = inner.value;
+      } else {
+        member = String(k);
+        v = k;
+      }
+      parts.push(`"${n}":${member}`);
+      value[plain] = v;
+    });
+    return { text: '{' + parts.join(',') + '}', dup, value };
+  };
+  let dups = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const { text, dup, value } = gen(0);
+    const asBytes = r() < 0.5;
+    const input = asBytes ? Buffer.from(text, 'utf8') : text;
+    if (r() < 0.3) assert.deepEqual(toPlain(parseJson(input, { duplicateKeys: 'last-wins' })), value, text);
+    if (dup) dups++;
+    assert.equal(code(() => parseJson(input)), dup ? 'JSON_DUPLICATE_KEY' : 'NO_ERROR', text);
+  }
+  assert.ok(dups > 2000 && dups < 18_000, `both outcomes generated (${dups} with duplicates)`);
+});
+
 test('sortCodePoints equals code point order (insertion sort for small objects, native sort beyond)', () => {
   // (well-formed names only: a lone surrogate cannot be canonicalised, so its place in the order never shows)
   const r = prng(7);

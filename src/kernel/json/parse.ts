@@ -30,14 +30,47 @@ interface Frame {
   key: string | undefined;
   /** The name this container is stored under in its parent object ('' for the root or an array element). */
   context: string;
+  /**
+   * Objects: the name-tree node of `key` while the member names read so far are exactly the node's path (see
+   * {@link NameNode}); undefined once they are not.
+   */
+  node: NameNode | undefined;
 }
 
-/** Name prediction (see Parser.parseKey): first member by the object's own name, next member by the previous. */
-const FIRST_KEY = new Map<string, string>();
-const NEXT_KEY = new Map<string, string>();
+/**
+ * Member-name prediction, as V8's own JSON.parse does with map transitions: objects of one shape repeat their
+ * member names in the same order. Every name sequence seen is a path in this tree, rooted by the name the object
+ * is stored under; `next` is the name that followed this one last time. A parse walks the tree alongside the
+ * object's members, so the next name is one property load away, and a guessed name that matches the text (closed
+ * by a quote) is the already-internalised string: no slicing, no hashing of a new property name. Only ASCII names
+ * written without escapes get nodes, so a matching guess is always exactly what a full read would return.
+ */
+interface NameNode {
+  readonly name: string;
+  readonly parent: NameNode | undefined;
+  /** Members before this one on the path. */
+  readonly depth: number;
+  /**
+   * No node on the path above has this name. An object whose members so far are the path above cannot hold it
+   * yet, so the duplicate-key test is skipped for a guess that matches.
+   */
+  readonly distinct: boolean;
+  next: NameNode | undefined;
+}
+const ROOTS = new Map<string, NameNode>();
+let nodeCount = 0;
 const MAX_REMEMBERED_KEY = 64;
-const MAX_REMEMBERED_KEYS = 4096;
+const MAX_NAME_NODES = 4096;
+/** Longest path remembered (creating a node looks at the whole path above it). */
+const MAX_NAME_DEPTH = 64;
 const ASCII_NAME = /^[\x20-\x7f]*$/;
+
+function newNode(name: string, parent: NameNode | undefined): NameNode {
+  let distinct = true;
+  for (let p = parent; p !== undefined; p = p.parent) if (p.name === name) distinct = false;
+  nodeCount++;
+  return { name: internalised(name), parent, depth: parent === undefined ? 0 : parent.depth + 1, distinct, next: undefined };
+}
 
 /** The internalised (property-name) copy of a string. */
 function internalised(key: string): string {
@@ -284,41 +317,47 @@ class Parser {
     else setOwn(top.container as JsonObject, top.key!, v);
   }
 
-  /**
-   * A member name. Objects of one shape repeat their names in the same order, so the name that followed the same
-   * predecessor last time (for a first member: the name the object itself is stored under) is tried first; when
-   * the text holds exactly it, closed by a quote, that already-internalised string is returned without slicing the
-   * text or hashing a new property name, as V8's own JSON.parse does with map transitions. Only names written
-   * without escapes are remembered, so a guess that matches the text is always the name a full read would return.
-   */
-  private parseKey(memory: Map<string, string>, prev: string): string {
-    const text = this.text;
-    const begin = this.i + 1;
-    const guess = memory.get(prev);
-    if (guess !== undefined && text.startsWith(guess, begin) && text.charCodeAt(begin + guess.length) === 0x22) {
-      this.i = begin + guess.length + 1;
-      return guess;
-    }
-    const key = this.parseString();
-    // remembered: ASCII names (the same in a Latin-1 read of bytes as in text) written without an escape (the
-    // closing quote right after the name's own characters)
-    if (this.i - 1 - begin !== key.length || key.length > MAX_REMEMBERED_KEY || !ASCII_NAME.test(key)) return key;
-    if (memory.size >= MAX_REMEMBERED_KEYS) memory.clear();
-    const interned = internalised(key);
-    memory.set(prev, interned);
-    return interned;
-  }
-
+  /** A member name, guessed from the name tree first ({@link NameNode}); duplicates rejected when asked. */
   private readKey(top: Frame): void {
     this.ws();
-    if (this.text.charCodeAt(this.i) !== 0x22) this.fail('expected string key');
+    const text = this.text;
     const keyAt = this.i;
-    const key = top.key === undefined ? this.parseKey(FIRST_KEY, top.context) : this.parseKey(NEXT_KEY, top.key);
-    if (this.rejectDup && hasOwn.call(top.container, key)) throw new EvidentError('JSON_DUPLICATE_KEY', `duplicate key ${JSON.stringify(key)} at position ${keyAt}`);
+    if (text.charCodeAt(keyAt) !== 0x22) this.fail('expected string key');
+    const begin = keyAt + 1;
+    const first = top.key === undefined;
+    const at = top.node;
+    const guess = first ? ROOTS.get(top.context) : at === undefined ? undefined : at.next;
+    let key: string;
+    if (guess !== undefined && text.startsWith(guess.name, begin) && text.charCodeAt(begin + guess.name.length) === 0x22) {
+      key = guess.name;
+      this.i = begin + key.length + 1;
+      if (this.rejectDup && !guess.distinct && hasOwn.call(top.container, key)) this.duplicate(key, keyAt);
+      top.node = guess;
+    } else {
+      key = this.parseString();
+      if (this.rejectDup && hasOwn.call(top.container, key)) this.duplicate(key, keyAt);
+      // a node only for ASCII names (the same in a Latin-1 read of bytes as in text) written without an escape (the
+      // closing quote right after the name's own characters), and only while the object is still on the tree
+      if ((first || (at !== undefined && at.depth < MAX_NAME_DEPTH)) && this.i - 1 - begin === key.length && key.length <= MAX_REMEMBERED_KEY && ASCII_NAME.test(key)) {
+        if (nodeCount >= MAX_NAME_NODES) {
+          ROOTS.clear();
+          nodeCount = 0;
+        }
+        const node = newNode(key, first ? undefined : at);
+        if (first) ROOTS.set(top.context, node);
+        else at!.next = node;
+        key = node.name;
+        top.node = node;
+      } else top.node = undefined;
+    }
     this.ws();
-    if (this.text.charCodeAt(this.i) !== 0x3a) this.fail("expected ':'");
+    if (text.charCodeAt(this.i) !== 0x3a) this.fail("expected ':'");
     this.i++;
     top.key = key;
+  }
+
+  private duplicate(key: string, at: number): never {
+    throw new EvidentError('JSON_DUPLICATE_KEY', `duplicate key ${JSON.stringify(key)} at position ${at}`);
   }
 
   parse(): JsonValue {
@@ -339,7 +378,7 @@ class Parser {
         const container: JsonValue[] | JsonObject = isArray ? [] : {};
         this.emit(container);
         const parent = stack[stack.length - 1];
-        stack.push({ container, isArray, key: undefined, context: parent !== undefined && !parent.isArray ? parent.key! : '' });
+        stack.push({ container, isArray, key: undefined, context: parent !== undefined && !parent.isArray ? parent.key! : '', node: undefined });
         this.i++;
         this.ws();
         const close = text.charCodeAt(this.i);
