@@ -66,12 +66,19 @@ const LAYOUTS: BlockLayout[] = HALO_BLOCKS.map((b, i) => {
 /** Strings that json_c14n_v1 writes as they are, between quotes (no escape, no surrogate). */
 const PLAIN_STRING = /^[^"\\\x00-\x1f\ud800-\udfff]*$/;
 
-/** json_c14n_v1 of one field value, with the common cases (plain strings, null) written directly. */
-function fieldText(fields: JsonObject, name: string, plain: boolean): string {
-  const v = Object.prototype.hasOwnProperty.call(fields, name) ? fields[name] : null;
+/**
+ * json_c14n_v1 of one value, with the common cases (plain strings, null) written directly. `plain`: see
+ * {@link computeHaloChain}.
+ */
+export function valueC14n(v: JsonValue | undefined, plain: boolean): string {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'string' && (plain || PLAIN_STRING.test(v))) return '"' + v + '"';
   return plain ? jsonC14nV1Plain(v) : jsonC14nV1(v);
+}
+
+/** json_c14n_v1 of a member read like `dict.get` (absent → null). */
+function fieldText(fields: JsonObject, name: string, plain: boolean): string {
+  return valueC14n(Object.prototype.hasOwnProperty.call(fields, name) ? fields[name] : null, plain);
 }
 
 /**

@@ -10,8 +10,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from '../../kernel/json
 import { algOfKey, keyId, publicKeyJwk, toPublicKey } from '../../kernel/keys.ts';
 import { sign, verify } from '../../kernel/sign.ts';
 import { toBase64 } from '../../kernel/encoding.ts';
-import { getField } from './halo.ts';
-import { jsonC14nV1, jsonC14nV1Plain } from './c14n.ts';
+import { getField, valueC14n } from './halo.ts';
 
 export const ELI_SIG_ALG = 'RS256';
 
@@ -37,15 +36,14 @@ export function signedMessage(packet: JsonObject): JsonObject {
  * the packet was parsed from bytes without a backslash ({@link hasNoEscapes}), so its strings are quoted untested.
  */
 export function signedMessageBytes(packet: JsonObject, plainStrings = false): Uint8Array {
-  const c14n = plainStrings ? jsonC14nV1Plain : jsonC14nV1;
   const halo = getField(packet, 'halo_chain');
   const prs = getField(packet, 'policy_receipt_subset');
   const text =
-    '{"client_key_fingerprint":' + c14n(getField(packet, 'client_key_fingerprint')) +
-    ',"final_hash":' + c14n(isJsonObject(halo) ? getField(halo, 'final_hash') : null) +
-    ',"gateway_timestamp_utc":' + c14n(getField(packet, 'gateway_timestamp_utc')) +
-    ',"policy_version_hash":' + c14n(isJsonObject(prs) ? getField(prs, 'policy_version_hash') : null) +
-    ',"transaction_id":' + c14n(getField(packet, 'transaction_id')) + '}';
+    '{"client_key_fingerprint":' + valueC14n(getField(packet, 'client_key_fingerprint'), plainStrings) +
+    ',"final_hash":' + valueC14n(isJsonObject(halo) ? getField(halo, 'final_hash') : null, plainStrings) +
+    ',"gateway_timestamp_utc":' + valueC14n(getField(packet, 'gateway_timestamp_utc'), plainStrings) +
+    ',"policy_version_hash":' + valueC14n(isJsonObject(prs) ? getField(prs, 'policy_version_hash') : null, plainStrings) +
+    ',"transaction_id":' + valueC14n(getField(packet, 'transaction_id'), plainStrings) + '}';
   return Buffer.from(text, 'utf8');
 }
 
