@@ -17,7 +17,8 @@ import {
   verifyAttestationSignature,
   parseTime,
 } from '../src/profiles/cphar/messages.ts';
-import { verifyAttestation, verifyToReport, vectorReason, REASON_CATEGORY } from '../src/profiles/cphar/verify.ts';
+import { verifyAttestation, verifyToReport, vectorReason, REASON_CATEGORY, type VerifyContext } from '../src/profiles/cphar/verify.ts';
+import { mutator, xorshift } from './fuzz-mutate.ts';
 import { MemoryNonceStore } from '../src/profiles/cphar/nonces.ts';
 import type { SealLookup, SealResolver } from '../src/profiles/cphar/registry.ts';
 
@@ -28,6 +29,18 @@ const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 
 const key1 = ed25519PrivateKeyFromSeed(hex(vec.test_keys.seal_key_1_seed_hex));
 const key2 = ed25519PrivateKeyFromSeed(hex(vec.test_keys.seal_key_2_seed_hex));
+
+/** The verifier context a vector case describes: its registry, clock and a fresh nonce store. */
+function vectorContext(k: any): VerifyContext {
+  return {
+    seals: resolver(),
+    now: parseTime(k.verifier_now),
+    issuedAt: parseTime(k.challenge_issued_at),
+    receivedAt: parseTime(k.response_received_at),
+    expectedDomain: vec.assumptions.expected_domain,
+    nonces: new MemoryNonceStore(),
+  };
+}
 
 function resolver(): SealResolver {
   const m = new Map<string, SealLookup>();
@@ -74,14 +87,7 @@ test('1 valid + 11 negative cases give the expected reason', async () => {
   let valid = 0;
   let negative = 0;
   for (const k of vec.cases) {
-    const ctx = {
-      seals: resolver(),
-      now: parseTime(k.verifier_now),
-      issuedAt: parseTime(k.challenge_issued_at),
-      receivedAt: parseTime(k.response_received_at),
-      expectedDomain: vec.assumptions.expected_domain,
-      nonces: new MemoryNonceStore(),
-    };
+    const ctx = vectorContext(k);
     const r = await verifyAttestation(parseChallenge(k.challenge), parseAttestation(k.attestation), ctx);
     if (k.expect.ok) {
       assert.equal(r.ok, true, `${k.id}: ${r.reason} ${r.message}`);
@@ -171,51 +177,15 @@ test('mutated challenge/attestation bytes: always a report with a contract exit 
   const seeds: Buffer[] = [Buffer.from(JSON.stringify(k.challenge)), Buffer.from(JSON.stringify(k.attestation))];
   const want = [parseChallenge(k.challenge), parseAttestation(k.attestation)];
   const JUNK = ['null', '0', '1e999', '"\\ud800"', '[]', '{}', '"' + 'A'.repeat(300) + '"', '"sha256:' + 'a'.repeat(64) + '"', '{"__proto__":1}', '"seal_X"'];
-  const TOKEN = /"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|true|false|null/g;
-  let x = 0x2545f491;
-  const rand = (n: number) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-  const mutate = (b: Buffer): Buffer => {
-    const m = Buffer.from(b);
-    switch (rand(5)) {
-      case 0:
-        m[rand(m.length)]! ^= 1 << rand(8);
-        return m;
-      case 1:
-        m[rand(m.length)] = rand(256);
-        return m;
-      case 2:
-        return m.subarray(0, rand(m.length));
-      case 3: {
-        const i = rand(m.length);
-        return Buffer.concat([m.subarray(0, i), m.subarray(rand(m.length)), m.subarray(i)]);
-      }
-      default: {
-        const text = b.toString('latin1');
-        const tokens = [...text.matchAll(TOKEN)];
-        const t = tokens[rand(tokens.length)]!;
-        return Buffer.from(text.slice(0, t.index) + JUNK[rand(JUNK.length)] + text.slice(t.index + t[0].length), 'latin1');
-      }
-    }
-  };
+  const rand = xorshift(0x2545f491);
+  const mutate = mutator(rand, JUNK);
   const runs = Number(process.env.FUZZ_RUNS ?? 4000);
   let accepted = 0;
   for (let i = 0; i < runs; i++) {
     const which = rand(2);
     const input: Buffer[] = [seeds[0]!, seeds[1]!];
     input[which] = mutate(input[which]!);
-    const ctx = {
-      seals: resolver(),
-      now: parseTime(k.verifier_now),
-      issuedAt: parseTime(k.challenge_issued_at),
-      receivedAt: parseTime(k.response_received_at),
-      expectedDomain: vec.assumptions.expected_domain,
-      nonces: new MemoryNonceStore(),
-    };
+    const ctx = vectorContext(k);
     const mode = rand(2) ? 'strict' : 'compat';
     const { report, result } = await verifyToReport(input[0], input[1], ctx, mode);
     const exit = report.exitCode;

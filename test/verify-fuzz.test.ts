@@ -18,6 +18,7 @@ import { parseEliJson, prettyPacket } from '../src/profiles/eli/c14n.ts';
 import { generateKeyPair, publicKeyPem } from '../src/kernel/keys.ts';
 import { signDsse } from '../src/kernel/dsse.ts';
 import { noteSigner, signNote } from '../src/kernel/note.ts';
+import { mutator, xorshift } from './fuzz-mutate.ts';
 
 const V = path.resolve(import.meta.dirname, '../../shared/vectors');
 const RUNS = Number(process.env.FUZZ_RUNS ?? 20000);
@@ -44,43 +45,13 @@ function seeds(tmp: string): { seeds: Array<[string, Buffer]>; keys: string[] } 
 }
 
 const JUNK = ['null', '0', '-0', '1e999', '-1e999', '1.0', '""', '"\\ud800"', '[]', '{}', 'true', '"sha256:' + 'a'.repeat(64) + '"', '99999999999999999999999', '['.repeat(300) + ']'.repeat(300), '"' + 'x'.repeat(5000) + '"', '{"__proto__":{"x":1}}', '{"a":1,"a":2}'];
-const TOKEN = /"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|true|false|null/g;
 
 test(`verifyAny on ${RUNS} mutated artifacts × strict/compat: always a report with a contract exit code, never a throw or a hang`, { timeout: 600_000 }, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-fuzz-'));
   try {
     const { seeds: all, keys } = seeds(tmp);
-    let x = 0x9e3779b9;
-    const rand = (n: number) => {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      return (x >>> 0) % n;
-    };
-    const mutate = (b: Buffer): Buffer => {
-      const c = Buffer.from(b);
-      switch (rand(7)) {
-        case 0:
-          if (c.length) c[rand(c.length)]! ^= 1 << rand(8);
-          return c;
-        case 1:
-          return c.subarray(0, rand(c.length + 1));
-        case 2: {
-          const i = rand(c.length + 1);
-          return Buffer.concat([c.subarray(0, i), c.subarray(i, i + rand(64)), c.subarray(i)]);
-        }
-        case 3:
-          if (c.length) c[rand(c.length)] = rand(256);
-          return c;
-        default: {
-          const s = c.toString('latin1');
-          const toks = [...s.matchAll(TOKEN)];
-          if (toks.length === 0) return c;
-          const t = toks[rand(toks.length)]!;
-          return Buffer.from(s.slice(0, t.index) + JUNK[rand(JUNK.length)] + s.slice(t.index! + t[0].length), 'latin1');
-        }
-      }
-    };
+    const rand = xorshift(0x9e3779b9);
+    const mutate = mutator(rand, JUNK);
     const formats = new Map<string, number>();
     for (let run = 0; run < RUNS; run++) {
       const [name, seed] = all[rand(all.length)]!;
