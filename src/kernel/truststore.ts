@@ -27,6 +27,7 @@ import { EvidentError } from './errors.ts';
 import { parseJson, toPlain, type JsonValue } from './json/index.ts';
 import { algOfKey, importPublicKey, keyId, publicKeyJwk, sigAlgFromName, spkiDer, toPublicKey, type SigAlg } from './keys.ts';
 import { toHex } from './encoding.ts';
+import { isDigest } from './digest.ts';
 
 export const TRUST_STORE_VERSION = 1;
 const MAX_KEYS = 10_000;
@@ -109,7 +110,6 @@ function toTimeString(t: string | Date, what: string): string {
   return t;
 }
 
-const SHA256_ID = /^sha256:[0-9a-f]{64}$/;
 const SPKI_HEX = /^30[0-9a-f]{40,}$/;
 
 function invalid(msg: string): never {
@@ -314,7 +314,7 @@ function parseEntry(e: unknown, i: number): Slot {
   }
   const keyAlg = algOfKey(key);
   if (keyAlg !== alg) invalid(`${where}: alg ${alg} does not match the ${keyAlg} key`);
-  if (SHA256_ID.test(kid)) {
+  if (isDigest(kid)) {
     if (kid !== keyId(key, 'jwk') && kid !== keyId(key, 'pem-sha256')) {
       invalid(`${where}: kid ${kid} does not match the JWK (neither its RFC 7638 thumbprint nor its SPKI PEM sha256)`);
     }

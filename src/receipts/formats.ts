@@ -12,7 +12,7 @@
  */
 import { EvidentError } from '../kernel/errors.ts';
 import { canonicalizeJcs, canonicalizePython, isJsonObject, parseJson, toPlain, type JsonObject, type JsonValue } from '../kernel/json/index.ts';
-import { sha256Hex } from '../kernel/digest.ts';
+import { isDigest, sha256Hex } from '../kernel/digest.ts';
 import { logHash, manifestCoreHash, truthBundleHashLogs, eventMerkleRoot, jsonlLines, parseEventLine, sha256Prefixed } from '../profiles/hashmatch/hashes.ts';
 import { merkleRoot } from '../profiles/hashmatch/merkle.ts';
 import { stableStringify } from '../profiles/hashmatch/stable.ts';
@@ -65,7 +65,7 @@ export interface Statement {
 const J = (v: unknown) => JSON.stringify(v) ?? 'undefined';
 const obj = (v: unknown): Record<string, unknown> | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
 /** `sha256:<hex>` → `<hex>` (the in-toto digest value). */
-const hexOf = (d: string): string => (/^sha256:[0-9a-f]{64}$/.test(d) ? d.slice(7) : '');
+const hexOf = (d: string): string => (isDigest(d) ? d.slice(7) : '');
 
 // ============================================================================ HashMatch
 

@@ -8,7 +8,7 @@
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { canonicalizeJcs, parseJson, toPlain } from '../../kernel/json/index.ts';
-import { sha256Digest } from '../../kernel/digest.ts';
+import { isDigest, sha256Digest } from '../../kernel/digest.ts';
 import { parseBase64, toBase64Url, utf8 } from '../../kernel/encoding.ts';
 import { sign, verify } from '../../kernel/sign.ts';
 import { algOfKey } from '../../kernel/keys.ts';
@@ -49,7 +49,6 @@ export interface SealAttestation {
 const CHALLENGE_KEYS = ['type', 'version', 'seal_id', 'nonce', 'timestamp', 'domain'] as const;
 const ATTESTATION_KEYS = ['type', 'version', 'seal_id', 'challenge_hash', 'signature', 'firmware_measurement'] as const;
 const SEAL_ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
-const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 const DOMAIN_RE = /^[a-z0-9.-]{1,253}$/;
 /** RFC 3339 date-time, UTC `Z` or numeric offset, optional fraction. */
 const RFC3339_RE = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
@@ -58,7 +57,7 @@ export function isSealId(s: unknown): s is string {
   return typeof s === 'string' && SEAL_ID_RE.test(s);
 }
 export function isMeasurement(s: unknown): s is string {
-  return typeof s === 'string' && DIGEST_RE.test(s);
+  return isDigest(s);
 }
 
 /** Parse an RFC 3339 timestamp to epoch milliseconds; throws INPUT_INVALID. */

@@ -451,7 +451,7 @@ function checkSignature(report: Report, p: JsonObject, plan: KeyPlan, opts: EliV
     if (strict && !(opts.pinKids ?? []).includes(kid)) {
       return keyFail(report, 'KEY_UNTRUSTED', `key_id ${kid} is not pinned (--pin-kid): a key named by the packet is never trusted on its own`);
     }
-    if (strict && !/^sha256:[0-9a-f]{64}$/.test(kid)) return keyFail(report, 'KEY_UNTRUSTED', `key_id ${JSON.stringify(kid)} is not an ELI key id`);
+    if (strict && !isDigest(kid)) return keyFail(report, 'KEY_UNTRUSTED', `key_id ${JSON.stringify(kid)} is not an ELI key id`);
     if (fetched === undefined) return { fetchKid: kid };
     if (!('key' in fetched)) return keyFail(report, fetched.code, fetched.message);
     const k = fetched.key;

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { EvidentError } from '../../kernel/errors.ts';
+import { isDigest } from '../../kernel/digest.ts';
 import { Report } from '../../verify/report.ts';
 import { readBytes, readJson, obj, MAX_LOG_BYTES } from './files.ts';
 import { jsonlLines } from './hashes.ts';
@@ -48,7 +49,7 @@ export function verifyEventProof(proofValue: unknown, opts: { bundle?: string; k
   if (
     !p || p.type !== 'evident.hashmatch.event-proof/v1' || typeof p.line !== 'string' || !Number.isInteger(p.index) || !Number.isInteger(p.size) ||
     !Array.isArray(p.auditPath) || p.auditPath.length > 64 || !p.auditPath.every((h) => typeof h === 'string' && HEX32.test(h)) ||
-    typeof p.eventRoot !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(p.eventRoot)
+    !isDigest(p.eventRoot)
   ) return report.fail('proof', 'input', 'INPUT_INVALID', 'not an evident.hashmatch.event-proof/v1 object');
   const ok = verifyInclusion(leafHash(new Uint8Array(Buffer.from(p.line, 'utf8'))), p.index!, p.size!, p.auditPath.map((h) => new Uint8Array(Buffer.from(h, 'hex'))), new Uint8Array(Buffer.from(p.eventRoot.slice(7), 'hex')));
   if (!ok) return report.fail('inclusion', 'integrity', 'PROOF_INVALID', 'the event line is not included under eventRoot at that index');
