@@ -13,6 +13,11 @@ export function bytesView(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/** The other way: a Buffer over a Uint8Array's bytes, without copying (the Buffer itself when it is one). */
+export function bufferView(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
 const HEX_LOWER = /^(?:[0-9a-f]{2})*$/;
 const HEX_ANY = /^(?:[0-9a-fA-F]{2})*$/;
 
@@ -38,7 +43,7 @@ export function isHex(s: unknown, bytes?: number): s is string {
 }
 
 export function toHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+  return bufferView(b).toString('hex');
 }
 
 const B64_STD = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -88,11 +93,11 @@ export function parseBase64(s: string, opts: Base64Options = {}): Uint8Array {
 }
 
 export function toBase64(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+  return bufferView(b).toString('base64');
 }
 
 export function toBase64Url(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+  return bufferView(b).toString('base64url');
 }
 
 const te = new TextEncoder();

@@ -15,7 +15,7 @@ import {
 } from 'node:crypto';
 import { EvidentError } from './errors.ts';
 import { sha256Hex } from './digest.ts';
-import { toHex } from './encoding.ts';
+import { bufferView, toHex } from './encoding.ts';
 import { parseJson, toPlain } from './json/index.ts';
 
 export type SigAlg = 'ed25519' | 'rs256' | 'es256';
@@ -96,10 +96,6 @@ function checkHint(key: KeyObject, hint: SigAlg | undefined): KeyObject {
   return key;
 }
 
-function bytesView(b: Uint8Array): Buffer {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}
-
 /** Bytes that are PEM or JSON text (start with "-----BEGIN" or "{" after whitespace). */
 function looksLikeText(b: Uint8Array): boolean {
   let i = 0;
@@ -168,7 +164,7 @@ function fromJwkPublic(jwk: JsonWebKey): KeyObject {
 
 function rawEd25519(raw: Uint8Array): KeyObject {
   try {
-    return createPublicKey({ key: bytesView(concatPrefix(raw)), format: 'der', type: 'spki' });
+    return createPublicKey({ key: bufferView(concatPrefix(raw)), format: 'der', type: 'spki' });
   } catch (e) {
     throw new EvidentError('KEY_INVALID', `invalid raw Ed25519 public key: ${(e as Error).message}`, { cause: e });
   }
@@ -196,7 +192,7 @@ export function ed25519PrivateKeyFromSeed(seed: Uint8Array): KeyObject {
   der.set(prefix, 0);
   der.set(seed, 16);
   try {
-    return createPrivateKey({ key: bytesView(der), format: 'der', type: 'pkcs8' });
+    return createPrivateKey({ key: bufferView(der), format: 'der', type: 'pkcs8' });
   } catch (e) {
     throw new EvidentError('KEY_INVALID', `invalid Ed25519 seed: ${(e as Error).message}`, { cause: e });
   }
@@ -235,7 +231,7 @@ export function importPublicKey(input: string | Uint8Array | JsonWebKey, hint?: 
       key = rawEd25519(input);
     } else {
       try {
-        key = createPublicKey({ key: bytesView(input), format: 'der', type: 'spki' });
+        key = createPublicKey({ key: bufferView(input), format: 'der', type: 'spki' });
       } catch (e) {
         throw new EvidentError('KEY_INVALID', `invalid SPKI DER public key: ${(e as Error).message}`, { cause: e });
       }
@@ -255,7 +251,7 @@ export function importPrivateKey(pemOrJwk: string | JsonWebKey | Uint8Array, hin
     if (pemOrJwk.length > MAX_KEY_INPUT) throw new EvidentError('KEY_INVALID', 'key bytes too large');
     if (looksLikeText(pemOrJwk)) return importPrivateKey(Buffer.from(pemOrJwk).toString('utf8'), hint);
     try {
-      key = createPrivateKey({ key: bytesView(pemOrJwk), format: 'der', type: 'pkcs8' });
+      key = createPrivateKey({ key: bufferView(pemOrJwk), format: 'der', type: 'pkcs8' });
     } catch (e) {
       throw new EvidentError('KEY_INVALID', `invalid PKCS#8 DER private key: ${(e as Error).message}`, { cause: e });
     }
@@ -384,7 +380,7 @@ export function samePublicKey(a: KeyObject, b: KeyObject): boolean {
  * HMAC key from a shared secret: strings are taken as UTF-8 bytes. Empty secrets are refused (KEY_INVALID).
  */
 export function hmacKeyFromSecret(secret: string | Uint8Array): KeyObject {
-  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : bytesView(secret);
+  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : bufferView(secret);
   if (bytes.length === 0) throw new EvidentError('KEY_INVALID', 'HMAC secret is empty');
   return createSecretKey(Buffer.from(bytes));
 }

@@ -16,16 +16,13 @@ import {
 import { EvidentError } from './errors.ts';
 import { algOfKey, rsaModulusBytes, type SigAlg } from './keys.ts';
 import { timingSafeEqualBytes } from './digest.ts';
+import { bufferView } from './encoding.ts';
 
 export interface SignOptions {
   /** Expected algorithm; must match the key (defaults to the key's own). */
   alg?: SigAlg;
   /** ES256 only: `p1363` (default, 64 bytes r||s) or `der` (ASN.1 SEQUENCE of two INTEGERs). */
   ecdsaFormat?: 'der' | 'p1363';
-}
-
-function view(b: Uint8Array): Buffer {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function algFor(key: KeyObject, want: SigAlg | undefined): SigAlg {
@@ -38,7 +35,7 @@ function algFor(key: KeyObject, want: SigAlg | undefined): SigAlg {
 export function sign(privateKey: KeyObject, data: Uint8Array | string, opts: SignOptions = {}): Uint8Array {
   if (privateKey.type !== 'private') throw new EvidentError('KEY_INVALID', 'signing needs a private key');
   const alg = algFor(privateKey, opts.alg);
-  const msg = typeof data === 'string' ? Buffer.from(data, 'utf8') : view(data);
+  const msg = typeof data === 'string' ? Buffer.from(data, 'utf8') : bufferView(data);
   switch (alg) {
     case 'ed25519':
       return new Uint8Array(nodeSign(null, msg, privateKey));
@@ -64,7 +61,7 @@ export function signAsync(privateKey: KeyObject, data: Uint8Array | string, opts
   } catch (e) {
     return Promise.reject(e);
   }
-  const msg = typeof data === 'string' ? Buffer.from(data, 'utf8') : view(data);
+  const msg = typeof data === 'string' ? Buffer.from(data, 'utf8') : bufferView(data);
   return new Promise((resolve, reject) => {
     const done = (err: Error | null, sig: Buffer): void => (err ? reject(err) : resolve(new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength)));
     if (alg === 'ed25519') nodeSign(null, msg, privateKey, done);
@@ -81,8 +78,8 @@ export function signAsync(privateKey: KeyObject, data: Uint8Array | string, opts
 export function verify(publicKey: KeyObject, data: Uint8Array | string, sig: Uint8Array, opts: SignOptions = {}): boolean {
   const alg = algFor(publicKey, opts.alg);
   if (!(sig instanceof Uint8Array)) return false;
-  const msg = typeof data === 'string' ? Buffer.from(data, 'utf8') : view(data);
-  const s = view(sig);
+  const msg = typeof data === 'string' ? Buffer.from(data, 'utf8') : bufferView(data);
+  const s = bufferView(sig);
   try {
     switch (alg) {
       case 'ed25519':
@@ -142,7 +139,7 @@ type HmacKey = KeyObject | Uint8Array | string;
 
 function hmacKeyInput(key: HmacKey): KeyObject | Buffer {
   if (typeof key === 'string') return Buffer.from(key, 'utf8');
-  if (key instanceof Uint8Array) return view(key);
+  if (key instanceof Uint8Array) return bufferView(key);
   if (key.type !== 'secret') throw new EvidentError('KEY_UNSUPPORTED', 'HMAC needs a secret key');
   return key;
 }
@@ -150,7 +147,7 @@ function hmacKeyInput(key: HmacKey): KeyObject | Buffer {
 /** HMAC-SHA256 (32 bytes). String keys/data are UTF-8. */
 export function hmacSha256(key: HmacKey, data: Uint8Array | string): Uint8Array {
   const h = createHmac('sha256', hmacKeyInput(key));
-  h.update(typeof data === 'string' ? Buffer.from(data, 'utf8') : view(data));
+  h.update(typeof data === 'string' ? Buffer.from(data, 'utf8') : bufferView(data));
   return new Uint8Array(h.digest());
 }
 

@@ -10,6 +10,7 @@
  */
 import { isAscii, isUtf8 } from 'node:buffer';
 import { EvidentError } from '../errors.ts';
+import { bufferView } from '../encoding.ts';
 import { JsonNumber, setOwn, type JsonObject, type JsonValue } from './number.ts';
 
 export interface ParseOptions {
@@ -95,7 +96,7 @@ export function parseJson(input: string | Uint8Array, opts: ParseOptions = {}): 
     if (text.charCodeAt(0) === 0xfeff) throw new EvidentError('JSON_SYNTAX', 'unexpected byte order mark at position 0');
   } else {
     if (input.length > maxBytes) throw new EvidentError('JSON_TOO_LARGE', `input exceeds ${maxBytes} bytes`);
-    const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    const buf = bufferView(input);
     if (!isAscii(buf)) {
       if (!isUtf8(buf)) throw new EvidentError('JSON_BAD_UTF8', 'input is not valid UTF-8');
       if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) throw new EvidentError('JSON_SYNTAX', 'unexpected byte order mark at position 0');

@@ -8,6 +8,7 @@
  */
 import { canonicalizePython, parseJson, pythonCanonicalizer, type JsonValue } from '../../kernel/json/index.ts';
 import { sha256Digest } from '../../kernel/digest.ts';
+import { bufferView } from '../../kernel/encoding.ts';
 
 /** Largest packet we read (bytes). Real packets are ~2 KB. */
 export const ELI_MAX_BYTES = 8 * 1024 * 1024;
@@ -37,8 +38,7 @@ export const jsonC14nV1Plain: (value: unknown) => string = pythonCanonicalizer({
  * raw control characters and the fatal UTF-8 decode refuses lone surrogates.
  */
 export function hasNoEscapes(bytes: Uint8Array): boolean {
-  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return b.indexOf(0x5c) === -1;
+  return bufferView(bytes).indexOf(0x5c) === -1;
 }
 
 /** `json_c14n_v1` UTF-8 bytes. */

@@ -1,5 +1,6 @@
 /** HashMatch hashes (spec §A.2). Every hash is rendered `sha256:` + 64 lowercase hex. */
 import { createHash } from 'node:crypto';
+import { bufferView } from '../../kernel/encoding.ts';
 import { stableStringify } from './stable.ts';
 import { merkleRoot, leafHash } from './merkle.ts';
 
@@ -57,7 +58,7 @@ export function truthBundleHashBroadcast(fileHashes: Record<string, string>): st
 /** One match.jsonl line as a JSON object (JSON.parse semantics, as upstream), or undefined when it is not one. */
 export function parseEventLine(line: Uint8Array): Record<string, unknown> | undefined {
   try {
-    const v: unknown = JSON.parse(Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('utf8'));
+    const v: unknown = JSON.parse(bufferView(line).toString('utf8'));
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
