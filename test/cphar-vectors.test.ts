@@ -15,8 +15,8 @@ import {
   parseChallenge,
   signAttestation,
   verifyAttestationSignature,
-  parseTime,
 } from '../src/profiles/cphar/messages.ts';
+import { parseRfc3339 } from '../src/kernel/time.ts';
 import { verifyAttestation, verifyToReport, vectorReason, REASON_CATEGORY, type VerifyContext } from '../src/profiles/cphar/verify.ts';
 import { mutator, xorshift } from './fuzz-mutate.ts';
 import { MemoryNonceStore } from '../src/profiles/cphar/nonces.ts';
@@ -34,9 +34,9 @@ const key2 = ed25519PrivateKeyFromSeed(hex(vec.test_keys.seal_key_2_seed_hex));
 function vectorContext(k: any): VerifyContext {
   return {
     seals: resolver(),
-    now: parseTime(k.verifier_now),
-    issuedAt: parseTime(k.challenge_issued_at),
-    receivedAt: parseTime(k.response_received_at),
+    now: parseRfc3339(k.verifier_now),
+    issuedAt: parseRfc3339(k.challenge_issued_at),
+    receivedAt: parseRfc3339(k.response_received_at),
     expectedDomain: vec.assumptions.expected_domain,
     nonces: new MemoryNonceStore(),
   };
@@ -109,7 +109,7 @@ test('1 valid + 11 negative cases give the expected reason', async () => {
 
 test('revoked vector seal reports the specific SEAL_REVOKED code (exit 4)', async () => {
   const k = vec.cases.find((c: any) => c.id === 'revoked-seal');
-  const { report, result } = await verifyToReport(k.challenge, k.attestation, { seals: resolver(), now: parseTime(k.verifier_now) });
+  const { report, result } = await verifyToReport(k.challenge, k.attestation, { seals: resolver(), now: parseRfc3339(k.verifier_now) });
   assert.equal(result.reason, 'SEAL_REVOKED');
   assert.equal(report.exitCode, 4);
 });
@@ -138,6 +138,8 @@ test('malformed messages are MESSAGE_INVALID (exit 10), never a crash', async ()
     { ...k.challenge, nonce: 'AAAA' },
     { ...k.challenge, nonce: 'nj8VYyTULw6ktvT86B1W-9ZKIUOj_dYKEw2ckOW01og=' },
     { ...k.challenge, timestamp: '2026-05-16 12:00:00' },
+    { ...k.challenge, timestamp: '2026-02-30T12:00:00Z' }, // no such day (Date.parse alone reads it as March 2)
+    { ...k.challenge, timestamp: '2026-05-16T12:00:00' }, // no offset
     { ...k.challenge, version: '0.2' },
     { ...k.challenge, seal_id: 7 },
     [],
@@ -159,7 +161,7 @@ test('freshness boundaries are inclusive and the skew allowance is 5 s by defaul
   const k = vec.cases[0];
   const c = parseChallenge(k.challenge);
   const a = parseAttestation(k.attestation);
-  const ts = parseTime(c.timestamp);
+  const ts = parseRfc3339(c.timestamp);
   const run = (o: { now: number; issuedAt?: number; receivedAt?: number; windows?: any }) => verifyAttestation(c, a, { seals: resolver(), ...o });
   assert.equal((await run({ now: ts + 60_000, receivedAt: ts + 1000 })).ok, true, 'exactly 60 s old passes');
   assert.equal((await run({ now: ts + 60_001, receivedAt: ts + 1000 })).reason, 'STALE');

@@ -104,6 +104,18 @@ test('eli issue: builds + signs from transaction fields (text files hashed); the
   // bad inputs: unknown field → 10; non-RSA key → 4
   fs.writeFileSync(p('bad.json'), JSON.stringify({ environment: 'e', client_id: 'c', extra: 1 }));
   assert.equal(run(['eli', 'issue', '--key', p('test.key'), p('bad.json')]).code, 10);
+  // --now is an RFC 3339 date-time that exists (kernel parseRfc3339), on issue and verify alike
+  for (const bad of ['2026-02-30T00:00:00Z', '2026-01-01', 'tomorrow']) {
+    const i = run(['eli', 'issue', '--key', p('test.key'), p('fields2.json'), '--now', bad]);
+    assert.equal(i.code, 10, bad);
+    assert.match(i.stderr, /--now is (not an RFC 3339 date-time|out of range)/);
+    assert.equal(run(['eli', 'verify', p('issued.json'), '--jwk', p('key.jwk'), '--now', bad]).code, 10, bad);
+  }
+  delete fields.gateway_timestamp_utc;
+  fs.writeFileSync(p('fields3.json'), prettyPacket(fields));
+  const leap = run(['eli', 'issue', '--key', p('test.key'), p('fields3.json'), '--now', '2024-02-29T23:59:59.5+01:00']);
+  assert.equal(leap.code, 0, leap.stderr);
+  assert.equal((parseEliJson(leap.stdout) as any).gateway_timestamp_utc, '2024-02-29T22:59:59.500000Z');
   assert.equal(run(['eli', 'jwk', p('test.key')]).stdout, JSON.stringify(SP.test_key.public_jwk, null, 2) + '\n');
 });
 

@@ -122,6 +122,8 @@ test('trust store: add, verify via --trust, revoke → 1, unknown key → 4, exp
   fs.writeFileSync(p('bad-trust.json'), '{"version":1,"keys":[{}]}');
   assert.equal(json(['verify', p('e1.json'), '--trust', p('bad-trust.json')]).code, 4);
   assert.equal(run(['keys', 'trust', 'add', '--trust', p('trust3.json'), p('t1/public.pem'), '--not-after', 'tomorrow']).code, 10);
+  assert.equal(run(['keys', 'trust', 'add', '--trust', p('trust3.json'), p('t1/public.pem'), '--not-after', '2026-02-30T00:00:00Z']).code, 10, 'a date that does not exist');
+  assert.equal(fs.existsSync(p('trust3.json')), false, 'nothing written');
 });
 
 test('signed notes: sign --note, verify with PEM / vkey, tamper → 3, unknown key → 4', () => {

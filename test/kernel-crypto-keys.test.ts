@@ -22,7 +22,8 @@ import {
 } from '../src/kernel/keys.ts';
 import { sign, signAsync, verify, hmacSha256, verifyHmacSha256, isStrictDerEcdsa } from '../src/kernel/sign.ts';
 import { signDsse, signDsseAsync } from '../src/kernel/dsse.ts';
-import { TrustStore, parseRfc3339 } from '../src/kernel/truststore.ts';
+import { TrustStore } from '../src/kernel/truststore.ts';
+import { parseRfc3339 } from '../src/kernel/time.ts';
 import { loadPublicKey, loadPrivateKey, loadTrustStore, writePrivateKeyPem, writeKeyDir, saveTrustStore } from '../src/store/keyfiles.ts';
 import { toHex } from '../src/kernel/encoding.ts';
 import { sha256Hex } from '../src/kernel/digest.ts';

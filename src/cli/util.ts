@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { EvidentError } from '../kernel/errors.ts';
+import { parseRfc3339 } from '../kernel/time.ts';
 import { ExitCode, Report } from '../verify/report.ts';
 import { renderHuman } from '../verify/render.ts';
 import { readFileShared } from '../store/files.ts';
@@ -72,3 +73,18 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
 }
 
 export { writeFileAtomic } from '../store/atomic.ts';
+
+/**
+ * A time flag (`--now`, `--at`, `--built-at`…): an RFC 3339 date-time with offset (kernel parseRfc3339, the
+ * parser every format uses), as epoch ms; undefined when the flag is absent. Anything else, a date that does not
+ * exist (`2026-02-30…`) included, is an input error (exit 10).
+ */
+export function timeFlag(v: string | undefined, flag: string): number | undefined {
+  return v === undefined ? undefined : parseRfc3339(v, flag);
+}
+
+/** {@link timeFlag} as a Date. */
+export function dateFlag(v: string | undefined, flag: string): Date | undefined {
+  const t = timeFlag(v, flag);
+  return t === undefined ? undefined : new Date(t);
+}

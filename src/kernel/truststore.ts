@@ -24,6 +24,7 @@
  */
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { EvidentError } from './errors.ts';
+import { parseRfc3339 } from './time.ts';
 import { parseJson, toPlain, type JsonValue } from './json/index.ts';
 import { algOfKey, importPublicKey, keyId, publicKeyJwk, sigAlgFromName, spkiDer, toPublicKey, type SigAlg } from './keys.ts';
 import { toHex } from './encoding.ts';
@@ -57,56 +58,12 @@ export interface TrustAddMeta {
   notAfter?: string | Date;
 }
 
-/** RFC 3339 date-time with offset. Its fields sit at fixed places, so they are read by position, not captured. */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$/;
-
-/** The two-digit number at s[i], s[i + 1] (digits already checked). */
-function two(s: string, i: number): number {
-  return (s.charCodeAt(i) - 48) * 10 + s.charCodeAt(i + 1) - 48;
-}
-
-/** 400 Gregorian years, in ms (a whole number of days: the calendar repeats). */
-const FOUR_CENTURIES_MS = 146_097 * 86_400_000;
-
-function daysInMonth(y: number, mo: number): number {
-  if (mo === 2) return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28;
-  return mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
-}
-
-/**
- * Parse an RFC 3339 date-time with offset; returns epoch ms or throws the given code. Fractions are truncated to
- * the millisecond and a leap second (`:60`) counts as `:59`, as `Date.parse` of the same text does (tested equal).
- */
-export function parseRfc3339(s: unknown, what = 'time', code = 'TRUST_STORE_INVALID'): number {
-  if (typeof s !== 'string' || !RFC3339.test(s)) throw new EvidentError(code, `${what} is not an RFC 3339 date-time: ${JSON.stringify(s)}`);
-  const n = s.length;
-  const last = s.charCodeAt(n - 1);
-  const offset = last !== 0x5a && last !== 0x7a; // not Z / z: ends in ±HH:MM
-  const y = two(s, 0) * 100 + two(s, 2);
-  const mo = two(s, 5);
-  const d = two(s, 8);
-  const h = two(s, 11);
-  const mi = two(s, 14);
-  const se = two(s, 17);
-  const oh = offset ? two(s, n - 5) : 0;
-  const om = offset ? two(s, n - 2) : 0;
-  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || se > 60 || oh > 23 || om > 59) {
-    throw new EvidentError(code, `${what} is out of range: ${JSON.stringify(s)}`);
-  }
-  // fraction: the digits after "." at 19, up to the offset; truncated (or padded) to milliseconds
-  const ms = s.charCodeAt(19) === 0x2e ? +s.slice(20, Math.min(23, offset ? n - 6 : n - 1)).padEnd(3, '0') : 0;
-  // Date.UTC maps years 0-99 to 1900-1999: compute 400 years later (same calendar) and step back
-  let t = Date.UTC(y + 400, mo - 1, d, h, mi, se === 60 ? 59 : se, ms) - FOUR_CENTURIES_MS;
-  if (offset) t -= (s.charCodeAt(n - 6) === 0x2d ? -1 : 1) * (oh * 60 + om) * 60_000;
-  return t;
-}
-
 function toTimeString(t: string | Date, what: string): string {
   if (t instanceof Date) {
     if (Number.isNaN(t.getTime())) throw new EvidentError('INPUT_INVALID', `${what} is not a valid time`);
     return t.toISOString();
   }
-  parseRfc3339(t, what, 'INPUT_INVALID');
+  parseRfc3339(t, what);
   return t;
 }
 
@@ -182,9 +139,9 @@ export class TrustStore {
   static status(entry: TrustEntry, at: Date = new Date()): KeyStatus {
     const t = at.getTime();
     if (entry.revoked === true) return 'revoked';
-    if (entry.revoked && typeof entry.revoked === 'object' && t >= parseRfc3339(entry.revoked.at)) return 'revoked';
-    if (entry.notBefore !== undefined && t < parseRfc3339(entry.notBefore)) return 'not-yet-valid';
-    if (entry.notAfter !== undefined && t > parseRfc3339(entry.notAfter)) return 'expired';
+    if (entry.revoked && typeof entry.revoked === 'object' && t >= parseRfc3339(entry.revoked.at, 'time', 'TRUST_STORE_INVALID')) return 'revoked';
+    if (entry.notBefore !== undefined && t < parseRfc3339(entry.notBefore, 'time', 'TRUST_STORE_INVALID')) return 'not-yet-valid';
+    if (entry.notAfter !== undefined && t > parseRfc3339(entry.notAfter, 'time', 'TRUST_STORE_INVALID')) return 'expired';
     return 'valid';
   }
 
@@ -327,14 +284,14 @@ function parseEntry(e: unknown, i: number): Slot {
     if (typeof jwkIn[m] === 'string') (entry.jwk as Record<string, unknown>)[m] = jwkIn[m];
   }
   if (o.notBefore !== undefined) {
-    parseRfc3339(o.notBefore, `${where}.notBefore`);
+    parseRfc3339(o.notBefore, `${where}.notBefore`, 'TRUST_STORE_INVALID');
     entry.notBefore = o.notBefore as string;
   }
   if (o.notAfter !== undefined) {
-    parseRfc3339(o.notAfter, `${where}.notAfter`);
+    parseRfc3339(o.notAfter, `${where}.notAfter`, 'TRUST_STORE_INVALID');
     entry.notAfter = o.notAfter as string;
   }
-  if (entry.notBefore && entry.notAfter && parseRfc3339(entry.notBefore) > parseRfc3339(entry.notAfter)) {
+  if (entry.notBefore && entry.notAfter && parseRfc3339(entry.notBefore, 'time', 'TRUST_STORE_INVALID') > parseRfc3339(entry.notAfter, 'time', 'TRUST_STORE_INVALID')) {
     invalid(`${where}: notBefore is after notAfter`);
   }
   if (o.revoked !== undefined) {
@@ -343,7 +300,7 @@ function parseEntry(e: unknown, i: number): Slot {
     } else if (o.revoked && typeof o.revoked === 'object' && !Array.isArray(o.revoked)) {
       const r = o.revoked as Record<string, unknown>;
       for (const k of Object.keys(r)) if (k !== 'at' && k !== 'reason') invalid(`${where}.revoked: unknown member ${JSON.stringify(k)}`);
-      parseRfc3339(r.at, `${where}.revoked.at`);
+      parseRfc3339(r.at, `${where}.revoked.at`, 'TRUST_STORE_INVALID');
       const rev: TrustRevocation = { at: r.at as string };
       if (r.reason !== undefined) {
         if (typeof r.reason !== 'string' || r.reason.length > MAX_LABEL) invalid(`${where}.revoked.reason must be a string`);

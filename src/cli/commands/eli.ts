@@ -3,7 +3,7 @@
  */
 import fs from 'node:fs';
 import { Command, Option } from 'commander';
-import { action, emitReport, readInput, writeFileAtomic } from '../util.ts';
+import { action, dateFlag, emitReport, readInput, writeFileAtomic } from '../util.ts';
 import { EvidentError } from '../../kernel/errors.ts';
 import { isJsonObject } from '../../kernel/json/index.ts';
 import { loadPrivateKey, loadPublicKey } from '../../store/keyfiles.ts';
@@ -43,11 +43,7 @@ function readPacket(file: string): Uint8Array {
 
 async function runVerify(file: string, o: VerifyFlags): Promise<void> {
   if (o.upstreamJson && o.mode !== 'compat') throw new EvidentError('INPUT_INVALID', '--upstream-json needs --mode compat');
-  let now: Date | undefined;
-  if (o.now !== undefined) {
-    now = new Date(o.now);
-    if (Number.isNaN(now.getTime())) throw new EvidentError('INPUT_INVALID', `--now is not a valid time: ${o.now}`);
-  }
+  const now = dateFlag(o.now, '--now');
   const opts: EliVerifyOptions = {
     mode: o.mode,
     skipSignature: o.skipSignature,
@@ -121,11 +117,7 @@ function runIssue(file: string | undefined, o: IssueFlags): void {
   const key = loadPrivateKey(o.key, 'rs256');
   const fields = parseEliJson(readInput(file), { duplicateKeys: 'reject' });
   if (!isJsonObject(fields)) throw new EvidentError('INPUT_INVALID', 'transaction fields must be a JSON object');
-  let now: Date | undefined;
-  if (o.now !== undefined) {
-    now = new Date(o.now);
-    if (!/^\d{4}-\d{2}-\d{2}T/.test(o.now) || Number.isNaN(now.getTime())) throw new EvidentError('INPUT_INVALID', `--now must be an RFC 3339 time: ${o.now}`);
-  }
+  const now = dateFlag(o.now, '--now');
   const texts: Record<string, Uint8Array> = {};
   if (o.prompt !== undefined) texts.prompt = readText(o.prompt, 'prompt');
   if (o.output !== undefined) texts.output = readText(o.output, 'output');

@@ -3,7 +3,7 @@
  * Thin wrappers over src/profiles/h4 (see docs/h4.md).
  */
 import { Command, Option } from 'commander';
-import { action, emitReport, readInput, readInputLarge, writeFileAtomic } from '../util.ts';
+import { action, dateFlag, emitReport, readInput, readInputLarge, writeFileAtomic } from '../util.ts';
 import { verifyH4mkAsync } from '../../profiles/h4/parallel.ts';
 import { EvidentError } from '../../kernel/errors.ts';
 import { toHex, concatBytes } from '../../kernel/encoding.ts';
@@ -28,13 +28,6 @@ function jsonObjectFile(file: string, what: string): JsonObject {
   const v = parseJson(readInput(file), { duplicateKeys: 'reject', maxBytes: 16 * 1024 * 1024 });
   if (!isJsonObject(v)) throw new EvidentError('INPUT_INVALID', `${what} must be a JSON object`);
   return v;
-}
-
-function parseNow(s: string | undefined): Date | undefined {
-  if (s === undefined) return undefined;
-  const d = new Date(s);
-  if (Number.isNaN(d.getTime())) throw new EvidentError('INPUT_INVALID', `--now is not a valid time: ${s}`);
-  return d;
 }
 
 /** Category of an engine-sealing failure code (for `engine check`). */
@@ -168,7 +161,7 @@ export function register(program: Command): void {
       action(async (file: string, o: { key?: string[]; trust?: string; mode: Mode; now?: string; json?: boolean }) => {
         const bytes = readInputLarge(file);
         if (looksLikeH4mkB(bytes)) return emitReport(verifyH4mkB(bytes, o.mode).report, o);
-        emitReport((await verifyH4mkAsync(bytes, { mode: o.mode, keys: o.key, trust: o.trust, now: parseNow(o.now) })).report, o);
+        emitReport((await verifyH4mkAsync(bytes, { mode: o.mode, keys: o.key, trust: o.trust, now: dateFlag(o.now, '--now') })).report, o);
       }),
     );
 
@@ -289,7 +282,7 @@ export function register(program: Command): void {
     .action(
       action(async (o: { nonce?: string; key?: string; ttl: string; now?: string }) => {
         const st = await processEngine();
-        const now = parseNow(o.now) ?? new Date();
+        const now = dateFlag(o.now, '--now') ?? new Date();
         if (o.nonce === undefined) {
           if (o.key) throw new EvidentError('INPUT_INVALID', '--key needs --nonce (signed attestations are nonce-bound)');
           process.stderr.write('evident: warning: unsigned upstream-style attestation (no key, no nonce): anyone can mint one\n');
@@ -320,7 +313,7 @@ export function register(program: Command): void {
         const expect = o.expectId !== undefined || o.expectFp !== undefined ? { engine_id: o.expectId ?? '', fingerprint: o.expectFp ?? '' } : undefined;
         let r: Report;
         if (looksLikeSignedAttestation(a)) {
-          r = await verifySignedAttestation(a, { keys: o.key, trust: o.trust, nonceStore: new MemoryNonceStore(), expectedNonce: o.nonce, now: parseNow(o.now), expect });
+          r = await verifySignedAttestation(a, { keys: o.key, trust: o.trust, nonceStore: new MemoryNonceStore(), expectedNonce: o.nonce, now: dateFlag(o.now, '--now'), expect });
           r.mode = o.mode;
         } else r = checkCompatAttestation(a, o.mode, expect);
         emitReport(r, o);

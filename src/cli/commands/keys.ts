@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { action, readInput } from '../util.ts';
+import { action, readInput, timeFlag } from '../util.ts';
 import { EvidentError } from '../../kernel/errors.ts';
 import { keyId, KEY_ID_STYLES, SIG_ALGS, algOfKey, type KeyIdStyle, type SigAlg } from '../../kernel/keys.ts';
 import { TrustStore } from '../../kernel/truststore.ts';
@@ -35,10 +35,9 @@ function out(o: { json?: boolean }, human: string, json: unknown): void {
   process.stdout.write(o.json ? JSON.stringify(json) + '\n' : human + '\n');
 }
 
-function parseTime(s: string | undefined, flag: string): string | undefined {
-  if (s === undefined) return undefined;
-  const t = new Date(s);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(s) || Number.isNaN(t.getTime())) throw new EvidentError('INPUT_INVALID', `${flag} must be an RFC 3339 time, got ${JSON.stringify(s)}`);
+/** A time flag checked as RFC 3339 and kept as written (the trust store records the text). */
+function checkedTime(s: string | undefined, flag: string): string | undefined {
+  timeFlag(s, flag);
   return s;
 }
 
@@ -175,8 +174,8 @@ export function register(program: Command): void {
             entry = store.add(key, {
               kid,
               label: o.label,
-              notBefore: parseTime(o.notBefore, '--not-before'),
-              notAfter: parseTime(o.notAfter, '--not-after'),
+              notBefore: checkedTime(o.notBefore, '--not-before'),
+              notAfter: checkedTime(o.notAfter, '--not-after'),
             });
           } catch (e) {
             // a malformed addition is an input error, not a broken store
@@ -200,7 +199,7 @@ export function register(program: Command): void {
     .action(
       action((kid: string, o: { trust: string; at?: string; reason?: string; json?: boolean }) => {
         const store = loadTrustStore(o.trust);
-        const entry = store.revoke(kid, { at: parseTime(o.at, '--at'), reason: o.reason });
+        const entry = store.revoke(kid, { at: checkedTime(o.at, '--at'), reason: o.reason });
         saveTrustStore(o.trust, store);
         out(o, `revoked ${entry.kid}`, entry);
       }),

@@ -3,11 +3,11 @@
  * (challenge|respond|verify) and a software seal device. Profile: docs/cphar.md.
  */
 import { Command, Option } from 'commander';
-import { action, emitReport, readInput, writeFileAtomic } from '../util.ts';
+import { action, emitReport, readInput, timeFlag, writeFileAtomic } from '../util.ts';
 import { EvidentError } from '../../kernel/errors.ts';
 import { loadPrivateKey, loadPublicKey } from '../../store/keyfiles.ts';
 import { Report } from '../../verify/report.ts';
-import { DEFAULT_DOMAIN, makeChallenge, parseTime, MAX_MESSAGE_BYTES } from '../../profiles/cphar/messages.ts';
+import { DEFAULT_DOMAIN, makeChallenge, MAX_MESSAGE_BYTES } from '../../profiles/cphar/messages.ts';
 import { parseState, SEAL_STATES, type SealState } from '../../profiles/cphar/registry.ts';
 import { DEFAULT_NONCE_TTL_MS } from '../../profiles/cphar/nonces.ts';
 import { DEFAULT_WINDOWS } from '../../profiles/cphar/verify.ts';
@@ -50,10 +50,6 @@ function seconds(v: string | undefined, flag: string, dflt: number): number {
   if (v === undefined) return dflt;
   if (!/^\d+(\.\d+)?$/.test(v)) throw new EvidentError('INPUT_INVALID', `${flag} must be a number of seconds`);
   return Math.round(Number(v) * 1000);
-}
-
-function time(v: string | undefined, flag: string): number | undefined {
-  return v === undefined ? undefined : parseTime(v, flag);
 }
 
 function readMessage(file: string): Buffer {
@@ -190,7 +186,7 @@ export function register(program: Command): void {
     .option('--out <file>', 'write the challenge to FILE instead of stdout')
     .action(
       action(async (o: { seal: string; db?: string; domain: string; ttl?: string; now?: string; out?: string }) => {
-        const now = time(o.now, '--now') ?? Date.now();
+        const now = timeFlag(o.now, '--now') ?? Date.now();
         const c = makeChallenge(o.seal, { now, domain: o.domain });
         if (o.db) {
           const ttl = seconds(o.ttl, '--ttl', DEFAULT_NONCE_TTL_MS);
@@ -240,11 +236,11 @@ export function register(program: Command): void {
       action(async (challenge: string, attestation: string, o: Record<string, any>) => {
         const c = readMessage(challenge);
         const a = readMessage(attestation);
-        const now = time(o.now, '--now');
+        const now = timeFlag(o.now, '--now');
         const report = await verifyWithDb(o.db, c, a, {
           now,
-          receivedAt: time(o.receivedAt, '--received-at'),
-          issuedAt: time(o.issuedAt, '--issued-at'),
+          receivedAt: timeFlag(o.receivedAt, '--received-at'),
+          issuedAt: timeFlag(o.issuedAt, '--issued-at'),
           expectedDomain: o.domain,
           requireIssuedNonce: Boolean(o.requireIssued),
           windows: {

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { action, emitReport, readInput } from '../util.ts';
+import { action, dateFlag, emitReport, readInput } from '../util.ts';
 import { EvidentError } from '../../kernel/errors.ts';
 import { algOfKey } from '../../kernel/keys.ts';
 import { loadPrivateKey } from '../../store/keyfiles.ts';
@@ -102,11 +102,7 @@ export function register(program: Command): void {
         if (secret === undefined) throw new EvidentError('KEY_NOT_FOUND', `HMAC secret environment variable ${o.hmacEnv} is not set`);
         const ed = o.key ? loadPrivateKey(o.key, 'ed25519') : undefined;
         if (ed && algOfKey(ed) !== 'ed25519') throw new EvidentError('KEY_UNSUPPORTED', '--key must be an Ed25519 private key');
-        let builtAt = new Date();
-        if (o.builtAt !== undefined) {
-          builtAt = new Date(o.builtAt);
-          if (!/^\d{4}-\d{2}-\d{2}T/.test(o.builtAt) || Number.isNaN(builtAt.getTime())) throw new EvidentError('INPUT_INVALID', `--built-at must be an RFC 3339 time, got ${JSON.stringify(o.builtAt)}`);
-        }
+        const builtAt = dateFlag(o.builtAt, '--built-at') ?? new Date();
         const h = await canonicalPackageHash(dir, { order: o.order, symlinks: 'reject', onProgress: o.json ? undefined : ttyProgress() });
         const m = buildManifest({ workerId: o.workerId, species: o.species, version, packageHash: h.hash, builtAt: formatUtcSeconds(builtAt), buildSource: o.buildSource, secret, ed25519: ed });
         const file = path.join(dir, MANIFEST_FILE);

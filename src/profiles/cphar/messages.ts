@@ -13,6 +13,7 @@ import { parseBase64, toBase64Url, utf8 } from '../../kernel/encoding.ts';
 import { sign, verify } from '../../kernel/sign.ts';
 import { algOfKey } from '../../kernel/keys.ts';
 import { EvidentError } from '../../kernel/errors.ts';
+import { parseRfc3339 } from '../../kernel/time.ts';
 
 export const CHALLENGE_TYPE = 'cphar.seal.challenge';
 export const ATTESTATION_TYPE = 'cphar.seal.attestation';
@@ -50,27 +51,12 @@ const CHALLENGE_KEYS = ['type', 'version', 'seal_id', 'nonce', 'timestamp', 'dom
 const ATTESTATION_KEYS = ['type', 'version', 'seal_id', 'challenge_hash', 'signature', 'firmware_measurement'] as const;
 const SEAL_ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 const DOMAIN_RE = /^[a-z0-9.-]{1,253}$/;
-/** RFC 3339 date-time, UTC `Z` or numeric offset, optional fraction. */
-const RFC3339_RE = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
 export function isSealId(s: unknown): s is string {
   return typeof s === 'string' && SEAL_ID_RE.test(s);
 }
 export function isMeasurement(s: unknown): s is string {
   return isDigest(s);
-}
-
-/** Parse an RFC 3339 timestamp to epoch milliseconds; throws INPUT_INVALID. */
-export function parseTime(s: string, what = 'timestamp'): number {
-  const m = typeof s === 'string' ? RFC3339_RE.exec(s) : null;
-  if (!m) throw new EvidentError('INPUT_INVALID', `${what} is not an RFC 3339 date-time: ${JSON.stringify(s)}`);
-  const [, , mo, d, h, mi, se] = m;
-  if (+mo! < 1 || +mo! > 12 || +d! < 1 || +d! > 31 || +h! > 23 || +mi! > 59 || +se! > 60) {
-    throw new EvidentError('INPUT_INVALID', `${what} out of range: ${s}`);
-  }
-  const t = Date.parse(s.toUpperCase());
-  if (Number.isNaN(t)) throw new EvidentError('INPUT_INVALID', `${what} is not a valid time: ${s}`);
-  return t;
 }
 
 /** RFC 3339 UTC with millisecond precision trimmed when zero: `2026-05-16T12:00:00Z`. */
@@ -112,7 +98,7 @@ export function parseChallenge(input: unknown): SealChallenge {
   if (n.length < MIN_NONCE_BYTES || n.length > MAX_NONCE_BYTES) {
     throw new EvidentError('INPUT_INVALID', `challenge.nonce must encode ${MIN_NONCE_BYTES}..${MAX_NONCE_BYTES} bytes, got ${n.length}`);
   }
-  parseTime(o.timestamp as string, 'challenge.timestamp');
+  parseRfc3339(o.timestamp, 'challenge.timestamp');
   return o as unknown as SealChallenge;
 }
 

@@ -8,13 +8,13 @@
  * The nonce is consumed only after every other check passed, so forged responses cannot burn a legitimate nonce.
  */
 import { timingSafeEqualString } from '../../kernel/digest.ts';
+import { parseRfc3339 } from '../../kernel/time.ts';
 import { Report, type FailureCategory, type Mode } from '../../verify/report.ts';
 import {
   challengeHash,
   DEFAULT_DOMAIN,
   parseAttestation,
   parseChallenge,
-  parseTime,
   verifyAttestationSignature,
   type SealAttestation,
   type SealChallenge,
@@ -135,7 +135,7 @@ export async function verifyAttestation(challenge: SealChallenge, att: SealAttes
   if (!seal.firmware_measurements.includes(att.firmware_measurement)) {
     return fail('FIRMWARE_MISMATCH', `firmware ${att.firmware_measurement} is not a registered measurement of ${seal.seal_id}`, seal);
   }
-  const ts = parseTime(challenge.timestamp);
+  const ts = parseRfc3339(challenge.timestamp, 'challenge.timestamp');
   if (ts - now > w.clockSkewMs) return fail('TIMESTAMP_IN_FUTURE', `challenge timestamp is ${(ts - now) / 1000} s in the future (skew allowance ${w.clockSkewMs / 1000} s)`, seal);
   if (now - ts > w.maxTimestampAgeMs) return fail('STALE', `challenge timestamp is ${(now - ts) / 1000} s old (max ${w.maxTimestampAgeMs / 1000} s)`, seal);
   // nonce: consume last (atomic) but take the issue time recorded by the store into account

@@ -16,7 +16,7 @@ import { canonicalizeJcs } from '../../kernel/json/index.ts';
 import { toBase64, parseBase64 } from '../../kernel/encoding.ts';
 import { sign } from '../../kernel/sign.ts';
 import { keyId, toPublicKey, algOfKey } from '../../kernel/keys.ts';
-import { parseRfc3339 } from '../../kernel/truststore.ts';
+import { parseRfc3339 } from '../../kernel/time.ts';
 import { loadVerifierKeys, verifyWithKeys, keyPolicy } from './verify.ts';
 import type { EngineInfo } from './engines.ts';
 
