@@ -191,6 +191,28 @@ for (const [name, dbUrl] of backends) {
       r = await req('POST', '/v1/receipts', `{"format": "wcp", "record": ${recordText(ts, ts.expected_artifact_hash)}}`, issueOnly);
       assert.deepEqual([r.status, (await json(r)).error], [422, 'ATTEST_BANNED_HASH']);
 
+      // ---- lifting a ban: admin only, a reason required, logged; the worker verifies again
+      const unban = (sha: string, q: string, t?: string | null) => req('DELETE', `/v1/wcp/ban-list/${sha}${q}`, undefined, t);
+      assert.equal((await unban(tsHex, '?reason=fixed', null)).status, 401);
+      assert.equal((await unban(tsHex, '?reason=fixed', register)).status, 403, 'lifting needs admin');
+      for (const [sha, q] of [[tsHex, ''], [tsHex, '?reason='], [tsHex, '?reason=x&other=1'], ['xyz', '?reason=x'], [tsHex.toUpperCase(), '?reason=x']]) {
+        assert.equal((await unban(sha!, q!)).status, 400, `${sha} ${q}`);
+      }
+      assert.deepEqual([(r = await unban('2'.repeat(64), '?reason=x')).status, (await json(r)).error], [404, 'BAN_NOT_FOUND']);
+      r = await unban('sha256:' + tsHex, '?reason=' + encodeURIComponent('false positive: rebuilt'));
+      const lifted = await json(r);
+      assert.equal(r.status, 200, JSON.stringify(lifted));
+      assert.deepEqual([lifted.sha256, lifted.reason, lifted.ban.sha256, lifted.ban.reason, lifted.ban.log_index], [tsHex, 'false positive: rebuilt', tsHex, 'compromised build', ban.log_index]);
+      const liftEvent = JSON.parse(Buffer.from((await s.log.getEntry(lifted.log_index))!).toString('utf8'));
+      assert.deepEqual([liftEvent.type, liftEvent.sha256, liftEvent.reason, liftEvent.ban_log_index], ['evident.wcp.unban/v1', tsHex, 'false positive: rebuilt', ban.log_index]);
+      assert.ok(lifted.log_index > ban.log_index);
+      assert.equal((await unban(tsHex, '?reason=again')).status, 404, 'already lifted');
+      assert.deepEqual((await json(await fetch(url + '/v1/wcp/ban-list'))).map((b: any) => b.sha256), [m.package_hash]);
+      [, rep] = await verify(ts.record.worker_id);
+      assert.deepEqual([rep.valid, rep.exitCode], [true, 0], 'the lifted hash no longer fails verification');
+      [, rep] = await verify(m.worker_id);
+      assert.deepEqual([rep.valid, rep.checks.at(-1).code], [false, 'ATTEST_BANNED_HASH'], 'the other ban stands');
+
       // ---- tampering at rest: the stored record edited in the database
       const go = vec('go-hello-worker');
       const update = async (record: string) => {
@@ -216,6 +238,7 @@ for (const [name, dbUrl] of backends) {
       const paths = (await json(await fetch(url + '/openapi.json'))).paths;
       for (const p of ['/v1/wcp/enroll', '/v1/wcp/ban-list', '/v1/wcp/verify/{worker_id}']) assert.ok(paths[p], p);
       assert.ok(paths['/v1/wcp/ban-list'].get && paths['/v1/wcp/ban-list'].post);
+      assert.ok(paths['/v1/wcp/ban-list/{sha256}']?.delete, Object.keys(paths).join(' '));
     });
   });
 }

@@ -525,7 +525,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.get('/openapi.json', async () => {
     const paths: Record<string, Record<string, unknown>> = {};
     for (const r of routes) {
-      const p = r.url.replace(/:([A-Za-z_]+)/g, '{$1}');
+      const p = r.url.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
       const s = (r.schema ?? {}) as { body?: unknown; response?: Record<string, unknown>; params?: { properties?: Record<string, unknown> }; querystring?: { properties?: Record<string, unknown>; required?: string[] } };
       const op: Record<string, unknown> = { responses: {} };
       for (const [code, schema] of Object.entries(s.response ?? { 200: {} })) (op.responses as Record<string, unknown>)[code] = { description: code, content: { 'application/json': { schema } } };

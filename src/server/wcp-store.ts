@@ -107,6 +107,16 @@ export class WcpStore {
     if (this.h.kind === 'sqlite') return this.h.db.prepare(`INSERT OR IGNORE INTO evident_wcp_bans (${BAN_COLS}) VALUES (?, ?, ?, ?, ?, ?)`).run(...args).changes > 0;
     return ((await this.h.pool.query(`INSERT INTO evident_wcp_bans (${BAN_COLS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING`, args)).rowCount ?? 0) > 0;
   }
+
+  /** Lift a ban: the entry removed, or undefined when the hash was not banned (one statement: no race). */
+  async removeBan(sha256: string): Promise<BanEntry | undefined> {
+    const sql = `DELETE FROM evident_wcp_bans WHERE sha256 = `;
+    const row: Row | undefined =
+      this.h.kind === 'sqlite'
+        ? (this.h.db.prepare(sql + `? RETURNING ${BAN_COLS}`).get(sha256) as Row | undefined)
+        : (await this.h.pool.query(sql + `$1 RETURNING ${BAN_COLS}`, [sha256])).rows[0];
+    return row ? toBan(row) : undefined;
+  }
 }
 
 /** Hashes of a record (and manifest) that a ban can name: artifact_hash, attestation.code_hash, package_hash. */

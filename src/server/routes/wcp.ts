@@ -6,13 +6,14 @@
  *   POST /v1/wcp/enroll              register  {record, manifest?} → 201 (200 on re-enrollment, `updated: true`)
  *   GET  /v1/wcp/ban-list            public    upstream ban-list shape [{sha256, reason, reported_at, source, review_status}]
  *   POST /v1/wcp/ban-list            admin     {sha256, reason, source?, review_status?} → 201 (200 when already banned)
+ *   DELETE /v1/wcp/ban-list/{sha256}?reason=…  admin  lift a ban → 200 {sha256, reason, lifted_at, log_index, ban}; 404
  *   GET  /v1/wcp/verify/{worker_id}  public    the report model: artifact_hash, enrollment log entry, manifest, ban list
  *
  * Refusals: 422 `DENY_WORKER_TAMPERED` (artifact_hash ≠ recomputed, upstream's code), `ATTEST_BANNED_HASH`,
  * `ATTEST_MANIFEST_ID_MISMATCH`, `ATTEST_NAMESPACE_INVALID`, `ATTEST_HASH_MISMATCH`, `WCP_TRUST_STATEMENT_MISMATCH`.
  * Bodies are parsed losslessly (../lossless-body.ts): the artifact_hash preimage is Python json.dumps, where `1.0`
- * and `1` differ. Enrollments and bans enter the transparency log as RFC 8785 events (`evident.wcp.enroll/v1`,
- * `evident.wcp.ban/v1`) before they are stored; the service holds no WCP HMAC secret, so a manifest's
+ * and `1` differ. Enrollments, bans and lifted bans enter the transparency log as RFC 8785 events
+ * (`evident.wcp.enroll/v1`, `evident.wcp.ban/v1`, `evident.wcp.unban/v1`) before they are stored; the service holds no WCP HMAC secret, so a manifest's
  * `signature_hmac_sha256` is stored, not verified (its identity, namespace, trust statement and package hash are).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -30,6 +31,7 @@ import { losslessBody, useLosslessJsonBodies } from '../lossless-body.ts';
 
 export const ENROLL_EVENT_TYPE = 'evident.wcp.enroll/v1';
 export const BAN_EVENT_TYPE = 'evident.wcp.ban/v1';
+export const UNBAN_EVENT_TYPE = 'evident.wcp.unban/v1';
 
 const str = (max: number) => ({ type: 'string', maxLength: max }) as const;
 const HEX64 = '^[0-9a-f]{64}$';
@@ -59,6 +61,18 @@ const banEntrySchema = {
   type: 'object',
   required: ['sha256', 'reason', 'reported_at', 'source', 'review_status', 'log_index'],
   properties: { sha256: { type: 'string' }, reason: { type: 'string' }, reported_at: { type: 'string' }, source: { type: 'string' }, review_status: { type: 'string' }, log_index: { type: 'integer' } },
+} as const;
+
+const unbanOut = {
+  type: 'object',
+  required: ['sha256', 'reason', 'lifted_at', 'log_index', 'ban'],
+  properties: {
+    sha256: { type: 'string' },
+    reason: { type: 'string', description: 'why the ban was lifted' },
+    lifted_at: { type: 'string' },
+    log_index: { type: 'integer', description: 'log index of the evident.wcp.unban/v1 event' },
+    ban: banEntrySchema,
+  },
 } as const;
 
 const enrollOut = {
@@ -228,6 +242,30 @@ export async function registerWcp(app: FastifyInstance, ctx: RouteContext): Prom
         if (!(await store.addBan(ban))) return reply.code(200).send((await store.findBan([sha]))!);
         bump('evident_wcp_bans_total');
         return reply.code(201).send(ban);
+      },
+    );
+
+    scope.delete<{ Params: { sha256: string }; Querystring: { reason: string } }>(
+      '/v1/wcp/ban-list/:sha256',
+      {
+        preHandler: requireScope('admin'),
+        schema: {
+          params: { type: 'object', required: ['sha256'], additionalProperties: false, properties: { sha256: { type: 'string', pattern: '^(sha256:)?[0-9a-f]{64}$' } } },
+          querystring: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: { type: 'string', minLength: 1, maxLength: 1000, description: 'why the ban is lifted (logged)' } } },
+          response: { 200: unbanOut, 400: err, 404: err, ...authErrors },
+        },
+      },
+      async (req, reply) => {
+        const sha = req.params.sha256.replace(/^sha256:/, '');
+        const ban = await store.findBan([sha]);
+        if (!ban) return fail(reply, 404, 'BAN_NOT_FOUND', `hash ${sha} is not on the ban list`);
+        // logged before the row goes, as bans are: the log holds every ban and every lift
+        const lift = { sha256: sha, reason: req.query.reason, lifted_at: new Date().toISOString(), ban_log_index: ban.log_index };
+        const ack = await opts.log.append(canonicalBytes({ type: UNBAN_EVENT_TYPE, ...lift }));
+        const removed = await store.removeBan(sha);
+        if (!removed) return fail(reply, 404, 'BAN_NOT_FOUND', `hash ${sha} is not on the ban list (lifted concurrently)`);
+        bump('evident_wcp_unbans_total');
+        return { sha256: sha, reason: lift.reason, lifted_at: lift.lifted_at, log_index: ack.index, ban: removed };
       },
     );
 
