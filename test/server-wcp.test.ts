@@ -2,16 +2,19 @@
  * Service e2e (real HTTP, SQLite and PostgreSQL): WCP registry routes — POST /v1/wcp/enroll (artifact_hash
  * recomputed over the lossless body; DENY_WORKER_TAMPERED on the vectors' tampered records), the ban list
  * (GET public / POST admin, its effect on enroll, verify and wcp receipts), GET /v1/wcp/verify/{worker_id}
- * (report model; tampering at rest detected), auth (401, 403 with an issue-only token) and schema errors (400).
+ * (report model; tampering at rest detected), auth (401, 403 with an issue-only token) and schema errors (400);
+ * the manifest HMAC when the service holds the WCP secret.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { computeArtifactHash, parseRecord } from '../src/profiles/wcp/registry.ts';
 import { parseBanList } from '../src/profiles/wcp/verify.ts';
 import { canonicalizePython } from '../src/kernel/json/index.ts';
 import { testBackends, withService } from './service-env.ts';
+import { startService } from '../src/server/service.ts';
 
 const VEC = path.resolve(import.meta.dirname, '../../shared/vectors/wcp');
 const RV = JSON.parse(fs.readFileSync(path.join(VEC, 'registry-artifact-hash-vectors.json'), 'utf8'));
@@ -242,3 +245,52 @@ for (const [name, dbUrl] of backends) {
     });
   });
 }
+
+test('wcp manifest HMAC: checked at enrollment and by GET /v1/wcp/verify when the service holds the WCP secret', async () => {
+  delete process.env.WCP_ATTEST_HMAC_KEY; // "no secret" below means no secret
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-wcp-hmac-'));
+  const m = MV.manifests[0].manifest;
+  const secret: string = MV.manifests[0].inputs.signing_secret_utf8; // the vectors' test secret (public on purpose)
+  const rec: Record<string, unknown> = { worker_id: m.worker_id, worker_species_id: m.worker_species_id, capabilities: ['cap.x'], attestation: { code_hash: m.package_hash } };
+  rec.artifact_hash = computeArtifactHash(parseRecord(JSON.stringify(rec)));
+  const start = (wcpHmacSecret?: string) => startService({ dataDir: dir, host: '127.0.0.1', port: 0, origin: 'test.example/evident', wcpHmacSecret });
+  const flip = (h: string) => (h[0] === '0' ? '1' : '0') + h.slice(1);
+  try {
+    let s = await start(secret);
+    try {
+      const enroll = (manifest: unknown) =>
+        fetch(s.url + '/v1/wcp/enroll', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${s.adminToken}` }, body: JSON.stringify({ record: rec, manifest }) });
+      let r = await enroll({ ...m, signature_hmac_sha256: flip(m.signature_hmac_sha256) });
+      assert.deepEqual([r.status, ((await r.json()) as any).error], [422, 'ATTEST_SIG_INVALID']);
+      r = await enroll({ ...m, worker_version: '9.9.9' }); // a signed field changed
+      assert.deepEqual([r.status, ((await r.json()) as any).error], [422, 'ATTEST_SIG_INVALID']);
+      r = await enroll(m);
+      assert.equal(r.status, 201, await r.text());
+      const rep = (await (await fetch(s.url + `/v1/wcp/verify/${m.worker_id}`)).json()) as any;
+      assert.deepEqual([rep.valid, rep.exitCode], [true, 0]);
+      assert.match(rep.checks.find((c: any) => c.id === 'manifest').message, /HMAC-SHA256 verifies/);
+    } finally {
+      await s.close();
+    }
+    // the same registry served with another secret: the stored manifest no longer verifies (signature, exit 3)
+    s = await start('another-secret');
+    try {
+      const rep = (await (await fetch(s.url + `/v1/wcp/verify/${m.worker_id}`)).json()) as any;
+      assert.deepEqual([rep.valid, rep.exitCode], [false, 3]);
+      assert.equal(rep.checks.find((c: any) => c.id === 'manifest').code, 'ATTEST_SIG_INVALID');
+    } finally {
+      await s.close();
+    }
+    // without a secret it is stored and reported unchecked
+    s = await start();
+    try {
+      const rep = (await (await fetch(s.url + `/v1/wcp/verify/${m.worker_id}`)).json()) as any;
+      assert.deepEqual([rep.valid, rep.exitCode], [true, 0]);
+      assert.match(rep.checks.find((c: any) => c.id === 'manifest').message, /HMAC not checked/);
+    } finally {
+      await s.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -59,6 +59,11 @@ export interface ServerOptions {
   routeModules?: RouteModule[];
   /** HarmonyØ4 engine resolved once at start-up (loadSealedEngine); served by the engine routes (503 without it). */
   engine?: import('../profiles/h4/sealing.ts').SealedEngineStatus;
+  /**
+   * The WCP attestation HMAC secret (`WCP_ATTEST_HMAC_KEY`): when set, an enrolled manifest's signature_hmac_sha256
+   * must verify (422 ATTEST_SIG_INVALID) and GET /v1/wcp/verify checks it again; unset, it is stored unchecked.
+   */
+  wcpHmacSecret?: string;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;

@@ -19,6 +19,7 @@ import { openLog, openStorage, type TransparencyLog } from '../log/index.ts';
 import { noteSigner, formatVkey } from '../kernel/note.ts';
 import { toPublicKey } from '../kernel/keys.ts';
 import { loadSealedEngine } from '../profiles/h4/sealing.ts';
+import { secretFromEnv } from '../profiles/wcp/verify.ts';
 
 export const DEFAULT_ORIGIN = 'localhost/evident';
 
@@ -34,6 +35,8 @@ export interface ServiceOptions {
   rateLimit?: RateLimitOptions;
   /** Environment holding the HarmonyØ4 engine pins (EVIDENT_ENGINE_* / HARMONY4_*); default process.env. */
   engineEnv?: Record<string, string | undefined>;
+  /** WCP attestation HMAC secret (ServerOptions.wcpHmacSecret); default the WCP_ATTEST_HMAC_KEY environment variable. */
+  wcpHmacSecret?: string;
 }
 
 export interface RunningService {
@@ -86,7 +89,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   let app: FastifyInstance | undefined;
   let address: string;
   try {
-    app = await buildServer({ db, tokens, log, logVkey: formatVkey(log.origin, toPublicKey(logPriv)), keys: keyRing.keys, keyRing, logger: o.logger ?? false, rateLimit: o.rateLimit, engine });
+    app = await buildServer({ db, tokens, log, logVkey: formatVkey(log.origin, toPublicKey(logPriv)), keys: keyRing.keys, keyRing, logger: o.logger ?? false, rateLimit: o.rateLimit, engine, wcpHmacSecret: o.wcpHmacSecret ?? secretFromEnv() });
     address = await app.listen({ host: o.host, port: o.port });
   } catch (e) {
     // a failed start (route set-up, port in use) must not leave the database or the log sequencer open

@@ -27,7 +27,9 @@ export function register(program: Command): void {
         'POST /v1/challenges, /v1/attestations (issue; single-use nonces in the database).\n' +
         'HarmonyØ4 engine (docs/h4.md): GET /v1/engine/info, /v1/engine/attest?nonce=N (signed, nonce single use),\n' +
         '/compress/info, /compress/attest (upstream shapes, unsigned). Engine pins EVIDENT_ENGINE_ID/_FP/_PATH (or\n' +
-        'HARMONY4_*) are checked before listening: a mismatch, missing module or load failure refuses the start.',
+        'HARMONY4_*) are checked before listening: a mismatch, missing module or load failure refuses the start.\n' +
+        'WCP (README): POST /v1/wcp/enroll (register), GET|POST /v1/wcp/ban-list, DELETE /v1/wcp/ban-list/{sha256} (admin),\n' +
+        'GET /v1/wcp/verify/{worker_id}. With WCP_ATTEST_HMAC_KEY set, enrolled manifests\' HMACs must verify.',
     )
     .option('--db <url>', 'database URL: sqlite:PATH or postgres://… (default sqlite:<data-dir>/evident.db)')
     .option('--data-dir <dir>', 'data directory (keys, SQLite database)', DATA_DIR)

@@ -13,8 +13,8 @@
 import type { KeyObject } from 'node:crypto';
 import { EvidentError } from '../../kernel/errors.ts';
 import { canonicalizePython, isJsonObject, type JsonObject, type JsonValue } from '../../kernel/json/index.ts';
-import { hmacSha256, sign, verify } from '../../kernel/sign.ts';
-import { toHex, toBase64, parseBase64 } from '../../kernel/encoding.ts';
+import { hmacSha256, sign, verify, verifyHmacSha256 } from '../../kernel/sign.ts';
+import { toHex, toBase64, parseBase64, parseHex } from '../../kernel/encoding.ts';
 import { keyId } from '../../kernel/keys.ts';
 
 export const SCHEMA_VERSION = 'awp.v1';
@@ -63,6 +63,22 @@ export function signingPayload(manifest: Record<string, unknown> | JsonObject): 
 
 export function hmacHex(secret: string | Uint8Array, payload: string): string {
   return toHex(hmacSha256(secret, payload));
+}
+
+const LOWER_HEX_64 = /^[0-9a-f]{64}$/;
+
+/**
+ * True when `signature_hmac_sha256` is exactly 64 lowercase hex and the HMAC-SHA256 of the signing payload under
+ * `secret` (UTF-8) equals it, compared in constant time. A malformed value still costs one HMAC (no timing hint).
+ */
+export function verifyManifestHmac(manifest: Record<string, unknown> | JsonObject, secret: string): boolean {
+  const sig = (manifest as Record<string, unknown>).signature_hmac_sha256;
+  const payload = signingPayload(manifest);
+  if (typeof sig !== 'string' || !LOWER_HEX_64.test(sig)) {
+    verifyHmacSha256(secret, payload, new Uint8Array(0));
+    return false;
+  }
+  return verifyHmacSha256(secret, payload, parseHex(sig));
 }
 
 /** On-disk form: Python `json.dumps(indent=2, sort_keys=True)` + newline (ensure_ascii). */

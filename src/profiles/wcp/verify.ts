@@ -19,14 +19,12 @@ import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { EvidentError } from '../../kernel/errors.ts';
 import { isJsonObject, parseJson, toPlain, type JsonObject } from '../../kernel/json/index.ts';
-import { verifyHmacSha256 } from '../../kernel/sign.ts';
-import { parseHex } from '../../kernel/encoding.ts';
 import { algOfKey, keyId } from '../../kernel/keys.ts';
 import { TrustStore } from '../../kernel/truststore.ts';
 import { loadPublicKey, loadTrustStore } from '../../store/keyfiles.ts';
 import { Report, type Mode } from '../../verify/report.ts';
 import { canonicalPackageHash, type PackageHashOptions, type PackageOrder } from './package-hash.ts';
-import { DEFAULT_HMAC_ENV, MANIFEST_FILE, deriveNamespace, signingPayload, trustStatement, verifyEd25519 } from './manifest.ts';
+import { DEFAULT_HMAC_ENV, MANIFEST_FILE, deriveNamespace, trustStatement, verifyEd25519, verifyManifestHmac } from './manifest.ts';
 
 export const FORMAT = 'wcp.package';
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -107,8 +105,6 @@ export function readManifest(root: string, mode: Mode): { manifest?: JsonObject;
   }
 }
 
-const LOWER_HEX_64 = /^[0-9a-f]{64}$/;
-
 /** Verify a WCP package directory. Never throws for bad input; returns the report. */
 export async function verifyPackage(root: string, opts: WcpVerifyOptions): Promise<Report> {
   const report = new Report(FORMAT, opts.mode);
@@ -161,9 +157,7 @@ export async function verifyPackage(root: string, opts: WcpVerifyOptions): Promi
   if (opts.secret === undefined || opts.secret === '') {
     return report.fail('signature_hmac_sha256', 'key', 'ATTEST_SIGNATURE_MISSING', 'no HMAC secret configured (set the secret environment variable)');
   }
-  const payload = signingPayload(m);
-  const ok = LOWER_HEX_64.test(sig) ? verifyHmacSha256(opts.secret, payload, parseHex(sig)) : (verifyHmacSha256(opts.secret, payload, new Uint8Array(0)), false);
-  if (!ok) return report.fail('signature_hmac_sha256', 'signature', 'ATTEST_SIG_INVALID', 'HMAC-SHA256 signature does not verify (exact lowercase hex required)');
+  if (!verifyManifestHmac(m, opts.secret)) return report.fail('signature_hmac_sha256', 'signature', 'ATTEST_SIG_INVALID', 'HMAC-SHA256 signature does not verify (exact lowercase hex required)');
   report.pass('signature_hmac_sha256', 'HMAC-SHA256 over the 7 signed fields verifies');
 
   // 6. namespace

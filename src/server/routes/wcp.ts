@@ -10,11 +10,13 @@
  *   GET  /v1/wcp/verify/{worker_id}  public    the report model: artifact_hash, enrollment log entry, manifest, ban list
  *
  * Refusals: 422 `DENY_WORKER_TAMPERED` (artifact_hash ≠ recomputed, upstream's code), `ATTEST_BANNED_HASH`,
- * `ATTEST_MANIFEST_ID_MISMATCH`, `ATTEST_NAMESPACE_INVALID`, `ATTEST_HASH_MISMATCH`, `WCP_TRUST_STATEMENT_MISMATCH`.
+ * `ATTEST_MANIFEST_ID_MISMATCH`, `ATTEST_NAMESPACE_INVALID`, `ATTEST_HASH_MISMATCH`, `WCP_TRUST_STATEMENT_MISMATCH`,
+ * `ATTEST_SIG_INVALID`.
  * Bodies are parsed losslessly (../lossless-body.ts): the artifact_hash preimage is Python json.dumps, where `1.0`
  * and `1` differ. Enrollments, bans and lifted bans enter the transparency log as RFC 8785 events
- * (`evident.wcp.enroll/v1`, `evident.wcp.ban/v1`, `evident.wcp.unban/v1`) before they are stored; the service holds no WCP HMAC secret, so a manifest's
- * `signature_hmac_sha256` is stored, not verified (its identity, namespace, trust statement and package hash are).
+ * (`evident.wcp.enroll/v1`, `evident.wcp.ban/v1`, `evident.wcp.unban/v1`) before they are stored. A manifest's identity, namespace, trust
+ * statement and package hash are always checked; its `signature_hmac_sha256` only when the service holds the WCP
+ * secret (`WCP_ATTEST_HMAC_KEY`, ServerOptions.wcpHmacSecret): then a bad MAC is 422 `ATTEST_SIG_INVALID`.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RouteContext } from '../context.ts';
@@ -24,7 +26,7 @@ import { canonicalBytes, canonicalizePython, isJsonObject, type JsonObject } fro
 import { sha256Digest, timingSafeEqualBytes } from '../../kernel/digest.ts';
 import { Report } from '../../verify/report.ts';
 import { parseRecord, verifyRecordReport } from '../../profiles/wcp/registry.ts';
-import { deriveNamespace, trustStatement } from '../../profiles/wcp/manifest.ts';
+import { deriveNamespace, trustStatement, verifyManifestHmac } from '../../profiles/wcp/manifest.ts';
 import { REJECT_CODES, wcpRecordFacts } from '../../receipts/formats.ts';
 import { WcpStore, WORKER_ID, banCandidates, wcpRecordSchema, type BanEntry, type EnrolledWorker } from '../wcp-store.ts';
 import { losslessBody, useLosslessJsonBodies } from '../lossless-body.ts';
@@ -107,8 +109,8 @@ export function enrollEvent(e: { worker_id: string; worker_species_id: string; a
 
 const canonicalText = (v: JsonObject) => canonicalizePython(v, { ensureAscii: true });
 
-/** Check an enrolled manifest against its record (the HMAC needs the secret, which the service does not hold). */
-function checkManifest(m: JsonObject, workerId: string, speciesId: string, record: JsonObject): void {
+/** Check an enrolled manifest against its record, and its HMAC when the secret is known. */
+function checkManifest(m: JsonObject, workerId: string, speciesId: string, record: JsonObject, secret: string | undefined): void {
   if (m.worker_id !== workerId || m.worker_species_id !== speciesId) {
     throw new EvidentError('ATTEST_MANIFEST_ID_MISMATCH', `manifest worker_id / worker_species_id (${String(m.worker_id)} / ${String(m.worker_species_id)}) do not match the record (${workerId} / ${speciesId})`);
   }
@@ -120,6 +122,9 @@ function checkManifest(m: JsonObject, workerId: string, speciesId: string, recor
   const code = isJsonObject(att) ? att.code_hash : undefined;
   if (typeof code === 'string' && code.replace(/^sha256:/, '') !== m.package_hash) {
     throw new EvidentError('ATTEST_HASH_MISMATCH', `record attestation.code_hash ${code} differs from the manifest package_hash ${String(m.package_hash)}`);
+  }
+  if (secret !== undefined && !verifyManifestHmac(m, secret)) {
+    throw new EvidentError('ATTEST_SIG_INVALID', 'manifest signature_hmac_sha256 does not verify with the service\'s WCP secret');
   }
 }
 
@@ -157,7 +162,7 @@ export async function registerWcp(app: FastifyInstance, ctx: RouteContext): Prom
         let facts;
         try {
           facts = wcpRecordFacts(record, { requireHash: true });
-          if (manifest) checkManifest(manifest, facts.workerId, facts.speciesId, record);
+          if (manifest) checkManifest(manifest, facts.workerId, facts.speciesId, record, opts.wcpHmacSecret);
         } catch (e) {
           return refuse(reply, e);
         }
@@ -307,11 +312,13 @@ export async function registerWcp(app: FastifyInstance, ctx: RouteContext): Prom
 
     if (manifest) {
       try {
-        checkManifest(manifest, w.worker_id, String(record.worker_species_id), record);
-        report.pass('manifest', 'manifest identity, namespace, trust statement and package hash consistent with the record (HMAC not checked: no secret)');
+        checkManifest(manifest, w.worker_id, String(record.worker_species_id), record, opts.wcpHmacSecret);
+        const hmac = opts.wcpHmacSecret === undefined ? 'HMAC not checked: the service has no WCP secret' : 'HMAC-SHA256 verifies';
+        report.pass('manifest', `manifest identity, namespace, trust statement and package hash consistent with the record; ${hmac}`);
       } catch (e) {
         const code = (e as EvidentError).code ?? 'INPUT_INVALID';
-        report.fail('manifest', code === 'ATTEST_HASH_MISMATCH' || code === 'WCP_TRUST_STATEMENT_MISMATCH' ? 'integrity' : 'policy', code, (e as Error).message);
+        const category = code === 'ATTEST_SIG_INVALID' ? 'signature' : code === 'ATTEST_HASH_MISMATCH' || code === 'WCP_TRUST_STATEMENT_MISMATCH' ? 'integrity' : 'policy';
+        report.fail('manifest', category, code, (e as Error).message);
       }
     }
 
