@@ -58,6 +58,11 @@ export interface TrustAddMeta {
   notAfter?: string | Date;
 }
 
+/** A time inside a trust store: RFC 3339, or the store is invalid (TRUST_STORE_INVALID). */
+function storeTime(s: unknown, what = 'time'): number {
+  return parseRfc3339(s, what, 'TRUST_STORE_INVALID');
+}
+
 function toTimeString(t: string | Date, what: string): string {
   if (t instanceof Date) {
     if (Number.isNaN(t.getTime())) throw new EvidentError('INPUT_INVALID', `${what} is not a valid time`);
@@ -139,9 +144,9 @@ export class TrustStore {
   static status(entry: TrustEntry, at: Date = new Date()): KeyStatus {
     const t = at.getTime();
     if (entry.revoked === true) return 'revoked';
-    if (entry.revoked && typeof entry.revoked === 'object' && t >= parseRfc3339(entry.revoked.at, 'time', 'TRUST_STORE_INVALID')) return 'revoked';
-    if (entry.notBefore !== undefined && t < parseRfc3339(entry.notBefore, 'time', 'TRUST_STORE_INVALID')) return 'not-yet-valid';
-    if (entry.notAfter !== undefined && t > parseRfc3339(entry.notAfter, 'time', 'TRUST_STORE_INVALID')) return 'expired';
+    if (entry.revoked && typeof entry.revoked === 'object' && t >= storeTime(entry.revoked.at)) return 'revoked';
+    if (entry.notBefore !== undefined && t < storeTime(entry.notBefore)) return 'not-yet-valid';
+    if (entry.notAfter !== undefined && t > storeTime(entry.notAfter)) return 'expired';
     return 'valid';
   }
 
@@ -284,14 +289,14 @@ function parseEntry(e: unknown, i: number): Slot {
     if (typeof jwkIn[m] === 'string') (entry.jwk as Record<string, unknown>)[m] = jwkIn[m];
   }
   if (o.notBefore !== undefined) {
-    parseRfc3339(o.notBefore, `${where}.notBefore`, 'TRUST_STORE_INVALID');
+    storeTime(o.notBefore, `${where}.notBefore`);
     entry.notBefore = o.notBefore as string;
   }
   if (o.notAfter !== undefined) {
-    parseRfc3339(o.notAfter, `${where}.notAfter`, 'TRUST_STORE_INVALID');
+    storeTime(o.notAfter, `${where}.notAfter`);
     entry.notAfter = o.notAfter as string;
   }
-  if (entry.notBefore && entry.notAfter && parseRfc3339(entry.notBefore, 'time', 'TRUST_STORE_INVALID') > parseRfc3339(entry.notAfter, 'time', 'TRUST_STORE_INVALID')) {
+  if (entry.notBefore && entry.notAfter && storeTime(entry.notBefore) > storeTime(entry.notAfter)) {
     invalid(`${where}: notBefore is after notAfter`);
   }
   if (o.revoked !== undefined) {
@@ -300,7 +305,7 @@ function parseEntry(e: unknown, i: number): Slot {
     } else if (o.revoked && typeof o.revoked === 'object' && !Array.isArray(o.revoked)) {
       const r = o.revoked as Record<string, unknown>;
       for (const k of Object.keys(r)) if (k !== 'at' && k !== 'reason') invalid(`${where}.revoked: unknown member ${JSON.stringify(k)}`);
-      parseRfc3339(r.at, `${where}.revoked.at`, 'TRUST_STORE_INVALID');
+      storeTime(r.at, `${where}.revoked.at`);
       const rev: TrustRevocation = { at: r.at as string };
       if (r.reason !== undefined) {
         if (typeof r.reason !== 'string' || r.reason.length > MAX_LABEL) invalid(`${where}.revoked.reason must be a string`);

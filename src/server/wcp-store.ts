@@ -119,12 +119,17 @@ export class WcpStore {
   }
 }
 
+/** A ban-list hash as stored: 64 lowercase hex, without the `sha256:` prefix that records and requests may carry. */
+export function bareHash(h: string): string {
+  return h.replace(/^sha256:/, '');
+}
+
 /** Hashes of a record (and manifest) that a ban can name: artifact_hash, attestation.code_hash, package_hash. */
 export function banCandidates(artifactHash: string, record: Record<string, unknown>, packageHash?: string | null): string[] {
-  const out = [artifactHash.replace(/^sha256:/, '')];
+  const out = [bareHash(artifactHash)];
   const att = record.attestation;
   const code = att && typeof att === 'object' && !Array.isArray(att) ? (att as Record<string, unknown>).code_hash : undefined;
-  if (typeof code === 'string') out.push(code.replace(/^sha256:/, ''));
+  if (typeof code === 'string') out.push(bareHash(code));
   if (typeof packageHash === 'string') out.push(packageHash);
   return out.filter((h) => /^[0-9a-f]{64}$/.test(h));
 }

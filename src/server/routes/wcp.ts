@@ -14,9 +14,10 @@
  * `ATTEST_SIG_INVALID`.
  * Bodies are parsed losslessly (../lossless-body.ts): the artifact_hash preimage is Python json.dumps, where `1.0`
  * and `1` differ. Enrollments, bans and lifted bans enter the transparency log as RFC 8785 events
- * (`evident.wcp.enroll/v1`, `evident.wcp.ban/v1`, `evident.wcp.unban/v1`) before they are stored. A manifest's identity, namespace, trust
- * statement and package hash are always checked; its `signature_hmac_sha256` only when the service holds the WCP
- * secret (`WCP_ATTEST_HMAC_KEY`, ServerOptions.wcpHmacSecret): then a bad MAC is 422 `ATTEST_SIG_INVALID`.
+ * (`evident.wcp.enroll/v1`, `evident.wcp.ban/v1`, `evident.wcp.unban/v1`) before they are stored. A manifest's
+ * identity, namespace, trust statement and package hash are always checked; its `signature_hmac_sha256` only when
+ * the service holds the WCP secret (`WCP_ATTEST_HMAC_KEY`, ServerOptions.wcpHmacSecret): then a bad MAC is 422
+ * `ATTEST_SIG_INVALID`.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RouteContext } from '../context.ts';
@@ -28,7 +29,7 @@ import { Report } from '../../verify/report.ts';
 import { parseRecord, verifyRecordReport } from '../../profiles/wcp/registry.ts';
 import { deriveNamespace, trustStatement, verifyManifestHmac } from '../../profiles/wcp/manifest.ts';
 import { REJECT_CODES, wcpRecordFacts } from '../../receipts/formats.ts';
-import { WcpStore, WORKER_ID, banCandidates, wcpRecordSchema, type BanEntry, type EnrolledWorker } from '../wcp-store.ts';
+import { WcpStore, WORKER_ID, banCandidates, bareHash, wcpRecordSchema, type BanEntry, type EnrolledWorker } from '../wcp-store.ts';
 import { losslessBody, useLosslessJsonBodies } from '../lossless-body.ts';
 
 export const ENROLL_EVENT_TYPE = 'evident.wcp.enroll/v1';
@@ -37,6 +38,8 @@ export const UNBAN_EVENT_TYPE = 'evident.wcp.unban/v1';
 
 const str = (max: number) => ({ type: 'string', maxLength: max }) as const;
 const HEX64 = '^[0-9a-f]{64}$';
+/** A hash naming a ban, in a request: 64 lowercase hex, `sha256:` prefix allowed. */
+const BAN_HASH = '^(sha256:)?[0-9a-f]{64}$';
 
 /** An awp.v1 worker manifest (manifest.json), Evident's optional Ed25519 members included. */
 export const wcpManifestSchema = {
@@ -120,7 +123,7 @@ function checkManifest(m: JsonObject, workerId: string, speciesId: string, recor
   }
   const att = record.attestation;
   const code = isJsonObject(att) ? att.code_hash : undefined;
-  if (typeof code === 'string' && code.replace(/^sha256:/, '') !== m.package_hash) {
+  if (typeof code === 'string' && bareHash(code) !== m.package_hash) {
     throw new EvidentError('ATTEST_HASH_MISMATCH', `record attestation.code_hash ${code} differs from the manifest package_hash ${String(m.package_hash)}`);
   }
   if (secret !== undefined && !verifyManifestHmac(m, secret)) {
@@ -222,7 +225,7 @@ export async function registerWcp(app: FastifyInstance, ctx: RouteContext): Prom
             additionalProperties: false,
             required: ['sha256', 'reason'],
             properties: {
-              sha256: { type: 'string', pattern: '^(sha256:)?[0-9a-f]{64}$', description: 'a package hash, attestation code_hash or record artifact_hash' },
+              sha256: { type: 'string', pattern: BAN_HASH, description: 'a package hash, attestation code_hash or record artifact_hash' },
               reason: { type: 'string', minLength: 1, maxLength: 1000 },
               source: { type: 'string', minLength: 1, maxLength: 200, description: 'default "evident"' },
               review_status: { type: 'string', minLength: 1, maxLength: 64, description: 'default "confirmed"' },
@@ -232,7 +235,7 @@ export async function registerWcp(app: FastifyInstance, ctx: RouteContext): Prom
         },
       },
       async (req, reply) => {
-        const sha = req.body.sha256.replace(/^sha256:/, '');
+        const sha = bareHash(req.body.sha256);
         const existing = await store.findBan([sha]);
         if (existing) return reply.code(200).send(existing);
         const entry: Omit<BanEntry, 'log_index'> = {
@@ -255,13 +258,13 @@ export async function registerWcp(app: FastifyInstance, ctx: RouteContext): Prom
       {
         preHandler: requireScope('admin'),
         schema: {
-          params: { type: 'object', required: ['sha256'], additionalProperties: false, properties: { sha256: { type: 'string', pattern: '^(sha256:)?[0-9a-f]{64}$' } } },
+          params: { type: 'object', required: ['sha256'], additionalProperties: false, properties: { sha256: { type: 'string', pattern: BAN_HASH } } },
           querystring: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: { type: 'string', minLength: 1, maxLength: 1000, description: 'why the ban is lifted (logged)' } } },
           response: { 200: unbanOut, 400: err, 404: err, ...authErrors },
         },
       },
       async (req, reply) => {
-        const sha = req.params.sha256.replace(/^sha256:/, '');
+        const sha = bareHash(req.params.sha256);
         const ban = await store.findBan([sha]);
         if (!ban) return fail(reply, 404, 'BAN_NOT_FOUND', `hash ${sha} is not on the ban list`);
         // logged before the row goes, as bans are: the log holds every ban and every lift
