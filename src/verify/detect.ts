@@ -36,6 +36,12 @@ export interface VerifyOptions {
   challenge?: string;
   db?: string;
   now?: Date;
+  /**
+   * Files the artifact claims to cover (`--artifact FILE`, repeatable): the signed blob of a message signature, or
+   * files checked against DSSE/in-toto/receipt subject digests. `name` is the file's base name (or the name the
+   * caller gave), `bytes` its content.
+   */
+  artifacts?: Array<{ name: string; bytes: Uint8Array }>;
   [extra: string]: unknown;
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { Command, Option } from 'commander';
-import { action, emitReport } from '../util.ts';
+import path from 'node:path';
+import { action, emitReport, readInput } from '../util.ts';
 import { loadVerifyInput, verifyAny, listFormats, type VerifyOptions } from '../../verify/detect.ts';
 import { Report } from '../../verify/report.ts';
 
@@ -29,6 +30,7 @@ export function register(program: Command): void {
     .option('--species <id>', 'WCP: expected worker species id')
     .option('--ban-list <file>', 'WCP: ban list JSON file')
     .option('--jwk <file>', 'ELI: public JWK file')
+    .option('--artifact <file>', 'file the artifact covers (signed blob, or a subject checked by digest); repeatable', collect)
     .option('--json', 'print exactly one JSON report object on stdout')
     .addHelpText('after', () => `\nKnown formats: ${listFormats().join(', ') || '(none registered)'}`)
     .action(
@@ -54,6 +56,7 @@ export function register(program: Command): void {
           species: o.species,
           banList: o.banList,
           jwk: o.jwk,
+          artifacts: (o.artifact as string[] | undefined)?.map((f) => ({ name: path.basename(f), bytes: readInput(f) })),
         };
         const report = await verifyAny(loadVerifyInput(artifact), opts, o.format);
         emitReport(report, o);
