@@ -22,9 +22,24 @@ import { EvidentError } from '../kernel/errors.ts';
 import { algOfKey, generateKeyPair, importPublicKey, isSigAlg, JOSE_ALG, keyId, publicKeyJwk, publicKeyPem, samePublicKey, toPublicKey, type SigAlg } from '../kernel/keys.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import { KEY_DIR_FILES, loadPrivateKey, readKeyText, writePrivateKeyPem } from '../store/keyfiles.ts';
-import type { ServiceKey } from './app.ts';
 
 export type KeyStatus = 'active' | 'retired' | 'revoked';
+
+/** A service signing key as the routes see it (newest, active, first in ServerOptions.keys). */
+export interface ServiceKey {
+  kid: string;
+  /** The private key for the active key (it signs), the public key otherwise. */
+  key: KeyObject;
+  status: KeyStatus;
+  createdAt: string;
+  retiredAt?: string;
+  revokedAt?: string;
+  revocationReason?: string;
+}
+
+export function serviceKey(key: KeyObject, createdAt: string, status: KeyStatus = 'active'): ServiceKey {
+  return { kid: keyId(key, 'jwk'), key, status, createdAt };
+}
 
 export interface RingEntry {
   kid: string;

@@ -21,7 +21,6 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RouteContext } from '../context.ts';
-import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_JSON_DEPTH } from '../app.ts';
 import { EvidentError } from '../../kernel/errors.ts';
 import { canonicalBytes, canonicalizePython, isJsonObject, type JsonObject } from '../../kernel/json/index.ts';
 import { sha256Digest, timingSafeEqualBytes } from '../../kernel/digest.ts';
@@ -132,7 +131,7 @@ function checkManifest(m: JsonObject, workerId: string, speciesId: string, recor
 }
 
 export async function registerWcp(app: FastifyInstance, ctx: RouteContext): Promise<void> {
-  const { opts, fail, requireScope, bump, schemas } = ctx;
+  const { opts, fail, requireScope, bump, schemas, limits } = ctx;
   const store = await WcpStore.open(opts.db);
   const err = schemas.error;
   const authErrors = { 401: err, 403: err, 429: err };
@@ -145,7 +144,6 @@ export async function registerWcp(app: FastifyInstance, ctx: RouteContext): Prom
     throw e;
   };
 
-  const limits = { bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT, maxDepth: opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH };
   await app.register(async (scope) => {
     useLosslessJsonBodies(scope, limits);
 

@@ -1,0 +1,85 @@
+/**
+ * Receipts: sign, log, answer with the tlog-proof of the checkpoint that covers it.
+ *
+ *   POST /v1/receipts        issue    ../receipt-request.ts body → 201 receipt (400 / 422 refusals, 503 no key)
+ *   GET  /v1/receipts/{id}   public   a receipt by id, with a proof against the latest checkpoint (404)
+ *
+ * Formats eli and wcp hash Python json.dumps forms (`1.0` ≠ `1`): POST bodies are parsed losslessly
+ * (../lossless-body.ts).
+ */
+import type { FastifyInstance } from 'fastify';
+import { EvidentError } from '../../kernel/errors.ts';
+import { issueReceipt, receiptAt, RECEIPT_FORMAT, type ReceiptRequest } from '../../receipts/receipt.ts';
+import { ReceiptIndex } from '../receipt-index.ts';
+import { receiptBodySchema, toReceiptRequest, checkReceiptPolicy, refusalStatus, type ReceiptBody } from '../receipt-request.ts';
+import { WcpStore } from '../wcp-store.ts';
+import { useLosslessJsonBodies, losslessBody } from '../lossless-body.ts';
+import type { RouteContext } from '../context.ts';
+
+export const receiptSchema = {
+  type: 'object',
+  required: ['format', 'id', 'envelope', 'log', 'tlog_proof'],
+  properties: {
+    format: { type: 'string', const: RECEIPT_FORMAT },
+    id: { type: 'string' },
+    envelope: { type: 'object', additionalProperties: true },
+    log: { type: 'object', properties: { origin: { type: 'string' }, index: { type: 'integer' } } },
+    tlog_proof: { type: 'string' },
+  },
+} as const;
+
+const receiptIdParams = { type: 'object', properties: { id: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' } } } as const;
+
+export async function registerReceipts(app: FastifyInstance, ctx: RouteContext): Promise<void> {
+  const { opts, fail, requireScope, bump, limits } = ctx;
+  const err = ctx.schemas.error;
+  const receipts = await ReceiptIndex.open(opts.db);
+  const wcpBans = await WcpStore.open(opts.db);
+
+  await app.register(async (scope) => {
+    useLosslessJsonBodies(scope, limits);
+    scope.post<{ Body: ReceiptBody }>(
+      '/v1/receipts',
+      {
+        preHandler: requireScope('issue'),
+        schema: {
+          body: receiptBodySchema,
+          response: { 201: receiptSchema, 400: err, 401: err, 403: err, 422: err, 429: err, 503: err },
+        },
+      },
+      async (req, reply) => {
+        let r: ReceiptRequest;
+        try {
+          r = toReceiptRequest(req.body, losslessBody(req));
+        } catch (e) {
+          return fail(reply, 400, (e as EvidentError).code ?? 'INPUT_INVALID', (e as Error).message);
+        }
+        const active = opts.keys.find((k) => k.status === 'active');
+        if (!active) return fail(reply, 503, 'NO_ACTIVE_KEY', 'the service has no active signing key');
+        let receipt;
+        try {
+          await checkReceiptPolicy(r, wcpBans);
+          receipt = await issueReceipt(opts.log, { privateKey: active.key, kid: active.kid }, r);
+        } catch (e) {
+          const status = e instanceof EvidentError ? refusalStatus(e.code) : undefined;
+          if (status) return fail(reply, status, (e as EvidentError).code, (e as Error).message);
+          throw e;
+        }
+        await receipts.put(receipt.id, receipt.log.index, r.format);
+        bump('evident_receipts_issued_total');
+        return reply.code(201).send(receipt);
+      },
+    );
+  });
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/receipts/:id',
+    { schema: { params: receiptIdParams, response: { 200: receiptSchema, 404: err } } },
+    async (req, reply) => {
+      const index = await receipts.get(req.params.id);
+      const entry = index === undefined ? undefined : await opts.log.getEntry(index);
+      if (index === undefined || !entry) return fail(reply, 404, 'RECEIPT_NOT_FOUND', `no receipt ${req.params.id}`);
+      return receiptAt(opts.log, JSON.parse(Buffer.from(entry).toString('utf8')), index);
+    },
+  );
+}

@@ -1,0 +1,66 @@
+/**
+ * Verification of any artifact Evident knows (public); answers the report model (same as `evident verify --json`).
+ *
+ *   POST /v1/verify   {artifact | artifact_base64, format?, mode?, keys?, log_key?} → 200 report (also when invalid)
+ */
+import type { FastifyInstance } from 'fastify';
+import type { EvidentError } from '../../kernel/errors.ts';
+import { parseBase64 } from '../../kernel/encoding.ts';
+import { VKEY_RE } from '../../kernel/note.ts';
+import { bytesInput, verifyAny } from '../../verify/detect.ts';
+import type { RouteContext } from '../context.ts';
+
+export interface VerifyBody {
+  artifact?: unknown;
+  artifact_base64?: string;
+  format?: string;
+  mode?: 'strict' | 'compat';
+  keys?: string[];
+  log_key?: string;
+}
+
+export const verifyBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    artifact: { description: 'a JSON artifact (DSSE envelope, receipt, packet, proof…)' },
+    artifact_base64: { type: 'string', description: 'any artifact as standard base64 bytes (signed notes, tlog-proofs, containers)' },
+    format: { type: 'string', maxLength: 64 },
+    mode: { type: 'string', enum: ['strict', 'compat'] },
+    keys: {
+      type: 'array',
+      maxItems: 16,
+      items: { type: 'string', maxLength: 65536 },
+      description: 'pinned public keys: PEM, JWK JSON or C2SP vkey',
+    },
+    log_key: { type: 'string', maxLength: 1024, description: "pinned transparency-log key (C2SP vkey); default: this service's log key" },
+  },
+} as const;
+
+export async function registerVerify(app: FastifyInstance, ctx: RouteContext): Promise<void> {
+  const { opts, fail, schemas, metrics } = ctx;
+
+  app.post<{ Body: VerifyBody }>(
+    '/v1/verify',
+    { schema: { body: verifyBodySchema, response: { 200: schemas.report, 400: schemas.error } } },
+    async (req, reply) => {
+      const b = req.body;
+      if ((b.artifact === undefined) === (b.artifact_base64 === undefined)) return fail(reply, 400, 'INPUT_INVALID', 'give exactly one of "artifact" or "artifact_base64"');
+      if (b.log_key !== undefined && !VKEY_RE.test(b.log_key)) return fail(reply, 400, 'KEY_INVALID', 'log_key must be a C2SP vkey');
+      for (const k of b.keys ?? []) {
+        // Never let a caller name a file on this server: inline keys only.
+        if (!(k.includes('-----BEGIN ') || k.trimStart().startsWith('{') || VKEY_RE.test(k))) return fail(reply, 400, 'KEY_INVALID', 'keys must be inline PEM, JWK JSON or a C2SP vkey');
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = b.artifact_base64 !== undefined ? parseBase64(b.artifact_base64) : Buffer.from(JSON.stringify(b.artifact));
+      } catch (e) {
+        return fail(reply, 400, (e as EvidentError).code ?? 'INPUT_INVALID', (e as Error).message);
+      }
+      const report = await verifyAny(bytesInput(bytes), { mode: b.mode ?? 'strict', keys: b.keys ?? [], logKey: b.log_key ?? opts.logVkey }, b.format);
+      const j = report.toJSON();
+      metrics.observeVerify(j.format, j.valid, j.exitCode);
+      return j;
+    },
+  );
+}
