@@ -10,7 +10,7 @@
  * origin). Keys carried by the artifact are never trusted.
  */
 import fs from 'node:fs';
-import type { Detector, VerifyInput, VerifyOptions } from '../verify/detect.ts';
+import type { Detector, VerifyInput, VerifyOptions } from '../verify/input.ts';
 import { Report, type FailureCategory } from '../verify/report.ts';
 import { EvidentError } from '../kernel/errors.ts';
 import { looksLikeVkey, noteVerifier, parseNote, parseVkey, type NoteVerifier } from '../kernel/note.ts';

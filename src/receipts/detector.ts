@@ -7,8 +7,8 @@
  * statements (predicate types https://evident.dev/{hashmatch,eli,wcp}/v1) also get `predicate*` checks: their
  * subjects and hashes must follow from the predicate's own data (integrity).
  */
-import type { Detector, VerifyInput, VerifyOptions } from '../verify/detect.ts';
-import { bytesInput, runDetector } from '../verify/detect.ts';
+import type { Detector, VerifyInput, VerifyOptions } from '../verify/input.ts';
+import { bytesInput, runDetector } from '../verify/input.ts';
 import { Report } from '../verify/report.ts';
 import { isJsonObject, parseJson, toPlain, type JsonValue } from '../kernel/json/index.ts';
 import { parseDsse, IN_TOTO_PAYLOAD_TYPE } from '../kernel/dsse.ts';

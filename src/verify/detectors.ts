@@ -1,5 +1,5 @@
 /** Registration list of format detectors, most specific first. Each area owns its own module below. */
-import type { Detector } from './detect.ts';
+import type { Detector } from './input.ts';
 import { detectors as hashmatch } from '../profiles/hashmatch/detector.ts';
 import { detectors as wcp } from '../profiles/wcp/detector.ts';
 import { detectors as eli } from '../profiles/eli/detector.ts';

@@ -8,7 +8,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { Report, type FailureCategory } from './report.ts';
-import type { Detector, VerifyInput, VerifyOptions } from './detect.ts';
+import type { Detector, VerifyInput, VerifyOptions } from './input.ts';
 import { checkDsse, looksLikeDsse, parseDsse, IN_TOTO_PAYLOAD_TYPE, type ParsedDsse } from '../kernel/dsse.ts';
 import { looksLikeSignedNote, looksLikeVkey, parseNote, openNote, parseVkey, noteVerifier, formatKeyHash, NOTE_SIG_ED25519, NOTE_SIG_COSIGNATURE_V1, type NoteVerifier, type ParsedNote } from '../kernel/note.ts';
 import { algOfKey, keyId, KEY_ID_STYLES } from '../kernel/keys.ts';

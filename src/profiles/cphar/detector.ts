@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { Detector, VerifyInput, VerifyOptions } from '../../verify/detect.ts';
+import type { Detector, VerifyInput, VerifyOptions } from '../../verify/input.ts';
 import { Report } from '../../verify/report.ts';
 import { isJsonObject } from '../../kernel/json/index.ts';
 import { ATTESTATION_TYPE, MAX_MESSAGE_BYTES } from './messages.ts';

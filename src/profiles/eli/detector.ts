@@ -1,4 +1,4 @@
-import type { Detector, VerifyInput, VerifyOptions } from '../../verify/detect.ts';
+import type { Detector, VerifyInput, VerifyOptions } from '../../verify/input.ts';
 import { CDIL_FORMAT, ELI_FORMAT, looksLikeCdilPacket, looksLikeEliPacket, verifyCdilPacket, verifyEliBytes, type EliVerifyOptions } from './verify.ts';
 import { parseEliJson } from './c14n.ts';
 

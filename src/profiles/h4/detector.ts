@@ -1,4 +1,4 @@
-import type { Detector, VerifyInput, VerifyOptions } from '../../verify/detect.ts';
+import type { Detector, VerifyInput, VerifyOptions } from '../../verify/input.ts';
 import type { Report } from '../../verify/report.ts';
 import { toPlain } from '../../kernel/json/index.ts';
 import { looksLikeH4mkA } from './container.ts';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Detector, VerifyInput, VerifyOptions } from '../../verify/detect.ts';
+import type { Detector, VerifyInput, VerifyOptions } from '../../verify/input.ts';
 import { Report } from '../../verify/report.ts';
 import { isFile, isDir, obj } from './files.ts';
 import { toPlain, type JsonValue } from '../../kernel/json/index.ts';

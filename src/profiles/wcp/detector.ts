@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Detector, VerifyInput, VerifyOptions } from '../../verify/detect.ts';
+import type { Detector, VerifyInput, VerifyOptions } from '../../verify/input.ts';
 import { Report } from '../../verify/report.ts';
 import { isJsonObject } from '../../kernel/json/index.ts';
 import { MANIFEST_FILE, DEFAULT_HMAC_ENV } from './manifest.ts';
