@@ -36,9 +36,16 @@ test('tlog-proof: round trip, verify, and parse rejections (INPUT_INVALID)', () 
   const text = formatTlogProof({ index: 2, proof: inclusionProofFromLeaves(2, leaves), checkpoint: cp, extra: data[2] });
   assert.equal(formatTlogProof(parseTlogProof(text)), text);
   assert.equal(verifyTlogProof(text, verifier, { entry: data[2] }).checkpoint.size, 5);
-  assert.equal(verifyTlogProof(text, verifier).proof.index, 2); // shape-only
+  assert.equal(verifyTlogProof(text, verifier, { shapeOnly: true }).proof.index, 2); // shape-only, by explicit opt-in
+  // fail closed: without entry or leaf hash the inclusion is not checked, so the proof does not verify
+  assert.throws(() => verifyTlogProof(text, verifier), { code: 'ENTRY_MISSING' });
+  assert.equal(verifyTlogProof(text, verifier, { leafHash: leaves[2] }).checkpoint.size, 5);
+  assert.equal(verifyTlogProof(text, verifier, { entry: data[2], leafHash: leaves[2] }).checkpoint.size, 5);
+  assert.throws(() => verifyTlogProof(text, verifier, { entry: data[2], leafHash: leaves[3] }), { code: 'PROOF_INVALID' });
+  assert.throws(() => verifyTlogProof(text, verifier, { leafHash: leaves[3] }), { code: 'PROOF_INVALID' });
   assert.throws(() => verifyTlogProof(text, verifier, { entry: data[3] }), { code: 'PROOF_INVALID' });
   const noPath = formatTlogProof({ index: 2, proof: [], checkpoint: cp });
+  assert.throws(() => verifyTlogProof(noPath, verifier, { shapeOnly: true }), { code: 'PROOF_INVALID' });
   assert.throws(() => verifyTlogProof(noPath, verifier), { code: 'PROOF_INVALID' });
   const outOfRange = formatTlogProof({ index: 5, proof: [], checkpoint: cp });
   assert.throws(() => verifyTlogProof(outOfRange, verifier), { code: 'PROOF_INVALID' });

@@ -3,9 +3,10 @@
  *
  * Checks, in order: parse (input, exit 10) → pinned log key given and loadable (key, exit 4) → checkpoint note
  * signed by that key with the log's origin (KEY_UNTRUSTED → 4, SIGNATURE_INVALID → 3, malformed note → 10) →
- * inclusion (integrity, exit 2). The logged entry is taken from the proof's `extra` field (Evident's `log prove`
- * puts the entry bytes there) or from `--entry FILE` when the verify command passes it; without either, only the
- * path's shape is checked and a warning says the leaf was not checked.
+ * inclusion (integrity, exit 2). The logged entry is `--entry FILE` when given, else the proof's `extra` field
+ * (Evident's `log prove` puts the entry bytes there); `--leaf-hash HEX` names the leaf instead (with an entry too,
+ * both must agree). Fails closed: with none of them the inclusion cannot be checked, so the report fails with
+ * ENTRY_MISSING (input, exit 10) after the checkpoint signature and the path's shape were checked.
  * The log key is a C2SP vkey (string or file) or an Ed25519 public key file (then its name is the checkpoint
  * origin). Keys carried by the artifact are never trusted.
  */
@@ -18,7 +19,7 @@ import { algOfKey } from '../kernel/keys.ts';
 import { loadPublicKey, readKeyText } from '../store/keyfiles.ts';
 import { TLOG_PROOF_HEADER, parseTlogProof, verifyTlogProof, type TlogProof } from './tlogproof.ts';
 import { parseCheckpoint } from './checkpoint.ts';
-import { toHex } from '../kernel/encoding.ts';
+import { parseHex, toHex } from '../kernel/encoding.ts';
 import { hashLeaf } from './merkle.ts';
 
 const HEADER = new TextEncoder().encode(TLOG_PROOF_HEADER + '\n');
@@ -75,11 +76,25 @@ async function verify(input: VerifyInput, opts: VerifyOptions): Promise<Report> 
       return report.fail('entry', 'input', 'IO_ERROR', `cannot read entry ${entryFile}: ${(e as Error).message}`);
     }
   }
+  let leafHash: Uint8Array | undefined;
+  if (typeof opts.leafHash === 'string') {
+    try {
+      leafHash = parseHex(opts.leafHash, { length: 32 });
+    } catch {
+      return report.fail('entry', 'input', 'INPUT_INVALID', '--leaf-hash must be 64 hex digits (the RFC 6962 leaf hash, SHA-256(0x00 || entry))');
+    }
+  }
+  const known = entry !== undefined || leafHash !== undefined;
   try {
-    const v = verifyTlogProof(input.bytes!, logKey, { entry });
+    const v = verifyTlogProof(input.bytes!, logKey, { entry, leafHash, shapeOnly: !known });
     report.pass('checkpoint', `checkpoint signed by ${logKey.name}: size ${v.checkpoint.size}`, { actual: toHex(v.checkpoint.rootHash) });
-    if (entry) report.pass('inclusion', `entry ${proof.index} (leaf ${toHex(hashLeaf(entry))}) is in the tree of size ${v.checkpoint.size}`);
-    else report.warn('inclusion', 'LEAF_NOT_CHECKED', 'the proof carries no entry (no extra, no --entry): only the checkpoint signature and the path shape were checked');
+    if (known) {
+      const leaf = toHex(leafHash ?? hashLeaf(entry!));
+      const source = entryFile ? `--entry ${entryFile}` : entry ? 'the proof\'s extra' : '--leaf-hash';
+      report.pass('inclusion', `entry ${proof.index} (leaf ${leaf}, from ${source}) is in the tree of size ${v.checkpoint.size}`, { actual: leaf });
+    } else {
+      report.fail('inclusion', 'input', 'ENTRY_MISSING', 'inclusion not checked: the proof carries no entry bytes (no extra line); give the logged entry with --entry FILE or its leaf hash with --leaf-hash HEX');
+    }
   } catch (e) {
     const c = code(e, 'INPUT_INVALID');
     const id = c === 'PROOF_INVALID' ? 'inclusion' : 'checkpoint';

@@ -97,19 +97,26 @@ export interface TlogProofVerified {
 
 /**
  * Verify a tlog-proof with a pinned log key. `entry` (raw bytes) or `leafHash` identifies the logged entry; when
- * neither is given only the checkpoint signature is checked and the path's shape is validated (the caller must then
- * know the leaf). Throws EvidentError: INPUT_INVALID (unparsable), KEY_UNTRUSTED (not signed by the pinned key /
- * wrong origin), SIGNATURE_INVALID, PROOF_INVALID (path does not lead to the checkpoint root).
+ * both are given they must agree. Fails closed: with neither, it throws ENTRY_MISSING (after the checkpoint and
+ * the path's shape were checked) unless the caller opts in to `shapeOnly` (it then knows the leaf some other way).
+ * Throws EvidentError: INPUT_INVALID (unparsable), KEY_UNTRUSTED (not signed by the pinned key / wrong origin),
+ * SIGNATURE_INVALID, PROOF_INVALID (path does not lead to the checkpoint root, or entry and leaf hash differ),
+ * ENTRY_MISSING.
  */
 export function verifyTlogProof(
   input: string | Uint8Array,
   logKey: NoteVerifier,
-  opts: { entry?: Uint8Array; leafHash?: Uint8Array; origin?: string; witnesses?: NoteVerifier[]; quorum?: number } = {},
+  opts: { entry?: Uint8Array; leafHash?: Uint8Array; shapeOnly?: boolean; origin?: string; witnesses?: NoteVerifier[]; quorum?: number } = {},
 ): TlogProofVerified {
   const proof = parseTlogProof(input);
   const checkpoint = openCheckpoint(proof.checkpoint, logKey, opts);
   if (proof.index >= checkpoint.size) throw new EvidentError('PROOF_INVALID', `index ${proof.index} is not below the checkpoint size ${checkpoint.size}`);
-  const leaf = opts.leafHash ?? (opts.entry ? hashLeaf(opts.entry) : undefined);
+  if (opts.leafHash && opts.leafHash.length !== HASH_SIZE) throw new EvidentError('INPUT_INVALID', 'leaf hash must be 32 bytes');
+  const entryLeaf = opts.entry ? hashLeaf(opts.entry) : undefined;
+  if (entryLeaf && opts.leafHash && !timingSafeEqualBytes(entryLeaf, opts.leafHash)) {
+    throw new EvidentError('PROOF_INVALID', 'the entry does not hash to the given leaf hash');
+  }
+  const leaf = opts.leafHash ?? entryLeaf;
   if (leaf) {
     let root: Uint8Array;
     try {
@@ -120,6 +127,8 @@ export function verifyTlogProof(
     if (!timingSafeEqualBytes(root, checkpoint.rootHash)) throw new EvidentError('PROOF_INVALID', 'inclusion proof does not lead to the checkpoint root');
   } else if (expectedPathLength(proof.index, checkpoint.size) !== proof.proof.length) {
     throw new EvidentError('PROOF_INVALID', `inclusion proof has ${proof.proof.length} hashes; index ${proof.index} in size ${checkpoint.size} needs ${expectedPathLength(proof.index, checkpoint.size)}`);
+  } else if (!opts.shapeOnly) {
+    throw new EvidentError('ENTRY_MISSING', 'the inclusion was not checked: the proof carries no entry bytes and no entry or leaf hash was given');
   }
   return { proof, checkpoint };
 }

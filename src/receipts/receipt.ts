@@ -12,6 +12,7 @@ import type { TransparencyLog } from '../log/index.ts';
 import { assembleProof, inclusionProofPlan, planNodeIds } from '../log/merkle.ts';
 import { formatTlogProof } from '../log/tlogproof.ts';
 import { EvidentError } from '../kernel/errors.ts';
+import { checkStatement } from '../kernel/intoto.ts';
 import { canonicalBytes } from '../kernel/json/index.ts';
 import { sha256Digest } from '../kernel/digest.ts';
 import { signDsse, signDsseAsync, IN_TOTO_PAYLOAD_TYPE, type DsseEnvelope } from '../kernel/dsse.ts';
@@ -66,25 +67,8 @@ export interface IssuerKey {
   kid: string;
 }
 
-function checkStatement(st: Record<string, unknown>): void {
-  if (!st || typeof st !== 'object' || Array.isArray(st)) throw new EvidentError('INPUT_INVALID', 'statement must be a JSON object');
-  if (typeof st._type !== 'string' || !/^https:\/\/in-toto\.io\/Statement\/v[01](\.\d+)?$/.test(st._type)) {
-    throw new EvidentError('INPUT_INVALID', 'statement._type must be https://in-toto.io/Statement/v1');
-  }
-  if (!Array.isArray(st.subject) || st.subject.length === 0) throw new EvidentError('INPUT_INVALID', 'statement.subject must be a non-empty array');
-  for (const [i, s] of (st.subject as unknown[]).entries()) {
-    const d = (s as { digest?: unknown })?.digest;
-    if (!d || typeof d !== 'object' || Object.keys(d).length === 0) throw new EvidentError('INPUT_INVALID', `statement.subject[${i}] needs a digest map`);
-    for (const [alg, v] of Object.entries(d as Record<string, unknown>)) {
-      if (typeof v !== 'string' || !/^[0-9a-f]+$/.test(v) || (alg === 'sha256' && v.length !== 64)) {
-        throw new EvidentError('INPUT_INVALID', `statement.subject[${i}].digest.${alg} must be lowercase hex${alg === 'sha256' ? ' (64 characters)' : ''}`);
-      }
-    }
-  }
-  if (typeof st.predicateType !== 'string') throw new EvidentError('INPUT_INVALID', 'statement.predicateType must be a string');
-}
-
-/** The payload type and bytes a statement is signed as (validated, RFC 8785 canonical, size-bounded). */
+/** The payload type and bytes a statement is signed as (validated by the Statement v1 rules every verifier applies
+ * (kernel/intoto.ts), RFC 8785 canonical, size-bounded). */
 function statementPayload(statement: Record<string, unknown>): { payloadType: string; body: Uint8Array } {
   checkStatement(statement);
   const body = canonicalBytes(statement);

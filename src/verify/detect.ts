@@ -38,7 +38,19 @@ export async function verifyAny(input: VerifyInput, opts: VerifyOptions, format?
       format ? `unknown format ${JSON.stringify(format)}` : 'could not detect the artifact format',
     );
   }
-  return runDetector(d, input, opts);
+  return artifactGuard(await runDetector(d, input, opts), opts);
+}
+
+/**
+ * Fail closed on `--artifact`: a report that passed although no check looked at the given files (no check id
+ * containing "artifact" — the convention every detector that consumes `opts.artifacts` follows) is turned into an
+ * input failure, so a file is never reported as covered when nothing compared it.
+ */
+export function artifactGuard(report: Report, opts: VerifyOptions): Report {
+  if (!opts.artifacts?.length || !report.valid) return report;
+  if (report.checks.some((c) => c.id.toLowerCase().includes('artifact'))) return report;
+  report.exitOverride = undefined; // a compat verdict cannot cover files it never looked at
+  return report.fail('artifact', 'input', 'ARTIFACT_NOT_CHECKED', `the ${report.format} verifier does not check --artifact files; ${opts.artifacts.length} file(s) were not compared with anything`);
 }
 
 export function listFormats(): string[] {

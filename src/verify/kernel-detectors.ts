@@ -15,6 +15,7 @@ import { algOfKey, keyId, KEY_ID_STYLES } from '../kernel/keys.ts';
 import { TrustStore, type TrustEntry } from '../kernel/truststore.ts';
 import { loadPublicKey, loadTrustStore, readKeyText } from '../store/keyfiles.ts';
 import { parseJson, toPlain } from '../kernel/json/index.ts';
+import { matchArtifacts, statementProblems, subjectsOf, type Subject } from '../kernel/intoto.ts';
 
 const MAX_STORE_CANDIDATES = 256;
 
@@ -135,40 +136,41 @@ function verifyDsseReport(input: VerifyInput, opts: VerifyOptions): Report {
     }
   }
   report.pass('payloadType', `payloadType ${JSON.stringify(v.payloadType)}`, { actual: v.payloadType });
-  if (v.payloadType === IN_TOTO_PAYLOAD_TYPE) inTotoChecks(report, v.payload);
+  if (v.payloadType === IN_TOTO_PAYLOAD_TYPE) inTotoChecks(report, v.payload, opts.artifacts);
+  else if (opts.artifacts?.length) report.fail('artifact', 'input', 'ARTIFACT_NOT_CHECKED', `payload type ${JSON.stringify(v.payloadType)} has no subjects to check --artifact files against`);
   return report;
 }
 
-function inTotoChecks(report: Report, payload: Uint8Array): void {
+function inTotoChecks(report: Report, payload: Uint8Array, artifacts: VerifyOptions['artifacts']): void {
   let st: unknown;
   try {
-    st = toPlain(parseJson(payload));
+    st = toPlain(parseJson(payload, { maxDepth: 64 }));
   } catch (e) {
     report.fail('statement', 'input', errCode(e, 'JSON_SYNTAX'), `in-toto payload is not valid JSON: ${(e as Error).message}`);
     return;
   }
-  const o = st as Record<string, unknown>;
-  if (!o || typeof o !== 'object' || Array.isArray(o) || typeof o._type !== 'string' || !Array.isArray(o.subject)) {
-    report.fail('statement', 'input', 'INTOTO_INVALID', 'in-toto statement must be an object with "_type" and "subject"');
+  // the same Statement v1 rules as the issuer (POST /v1/receipts refuses what fails here)
+  const problems = statementProblems(st);
+  if (problems.length) {
+    for (const p of problems) report.fail(p.path ? `statement.${p.path}` : 'statement', 'input', 'INTOTO_INVALID', p.message);
     return;
   }
-  report.pass('statement', `in-toto statement ${o._type}${typeof o.predicateType === 'string' ? `, predicate ${o.predicateType}` : ''}`, { actual: o._type });
-  o.subject.slice(0, 1000).forEach((s, i) => {
-    const so = s as { name?: unknown; digest?: unknown };
-    if (!so || typeof so !== 'object' || !so.digest || typeof so.digest !== 'object') {
-      report.fail(`subject[${i}]`, 'input', 'INTOTO_INVALID', 'subject without a digest map');
-      return;
-    }
-    const entries = Object.entries(so.digest as Record<string, unknown>);
-    // in-toto digest sets: lowercase hex; the well-known algorithms must have their exact length
-    const HEX_LEN: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128, sha1: 40, sha224: 56, 'sha512_224': 56, 'sha512_256': 64, sha3_256: 64, sha3_384: 96, sha3_512: 128 };
-    const bad = entries.find(([alg, val]) => typeof val !== 'string' || !/^[0-9a-f]+$/.test(val) || (HEX_LEN[alg] !== undefined && val.length !== HEX_LEN[alg]));
-    if (entries.length === 0 || bad) {
-      report.fail(`subject[${i}]`, 'input', 'INTOTO_INVALID', bad ? `subject digest ${bad[0]} must be ${HEX_LEN[bad[0]] ? `${HEX_LEN[bad[0]]} ` : ''}lowercase hex characters` : 'subject digest map is empty');
-      return;
-    }
-    const d = entries.map(([alg, val]) => `${alg}:${String(val)}`).join(' ');
-    report.pass(`subject[${i}]`, `${typeof so.name === 'string' ? so.name : '(unnamed)'} ${d}`, { actual: d });
+  const o = st as Record<string, unknown>;
+  report.pass('statement', `in-toto statement ${String(o._type)}, predicate ${String(o.predicateType)}`, { actual: String(o._type) });
+  const subjects = subjectsOf(o);
+  subjects.slice(0, 1000).forEach((s, i) => {
+    const d = Object.entries(s.digest).map(([alg, val]) => `${alg}:${val}`).join(' ');
+    report.pass(`subject[${i}]`, `${s.name ?? '(unnamed)'} ${d}`, { actual: d });
+  });
+  artifactChecks(report, subjects, artifacts);
+}
+
+/** `--artifact FILE` against statement subjects: every file must match a subject (integrity, exit 2). */
+export function artifactChecks(report: Report, subjects: Subject[], artifacts: VerifyOptions['artifacts']): void {
+  if (!artifacts?.length) return;
+  matchArtifacts(subjects, artifacts).forEach((m, i) => {
+    if (m.ok) report.pass(`artifact[${i}]`, m.message, { actual: m.actual });
+    else report.fail(`artifact[${i}]`, 'integrity', 'ARTIFACT_MISMATCH', m.message, { actual: m.actual });
   });
 }
 

@@ -21,6 +21,8 @@ export function register(program: Command): void {
     .option('--key <file>', 'pinned public key (PEM, JWK or vkey); repeatable', collect)
     .option('--trust <file>', 'trust store file (JSON)')
     .option('--log-key <key>', 'pinned transparency-log key (vkey string or file) for tlog-proofs')
+    .option('--entry <file>', 'tlog-proof: the logged entry bytes (needed when the proof carries no extra line)')
+    .option('--leaf-hash <hex>', 'tlog-proof: the RFC 6962 leaf hash of the logged entry (instead of --entry)')
     .option('--challenge <file>', 'CPHAR challenge the attestation answers')
     .option('--db <url>', 'database URL for registry/nonce checks (sqlite:PATH or postgres://…)')
     .option('--now <time>', 'verification time (RFC 3339), default now')
@@ -49,6 +51,8 @@ export function register(program: Command): void {
           keys: o.key,
           trust: o.trust,
           logKey: o.logKey,
+          entry: o.entry,
+          leafHash: o.leafHash,
           challenge: o.challenge,
           db: o.db,
           now,
