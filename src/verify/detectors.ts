@@ -8,5 +8,6 @@ import { detectors as h4 } from '../profiles/h4/detector.ts';
 import { detectors as log } from '../log/detector.ts';
 import { detectors as kernel } from './kernel-detectors.ts';
 import { detectors as receipts } from '../receipts/detector.ts';
+import { detectors as sigstore } from '../profiles/sigstore/detector.ts';
 
-export const detectors: Detector[] = [...receipts, ...hashmatch, ...wcp, ...eli, ...cphar, ...h4, ...log, ...kernel];
+export const detectors: Detector[] = [...sigstore, ...receipts, ...hashmatch, ...wcp, ...eli, ...cphar, ...h4, ...log, ...kernel];

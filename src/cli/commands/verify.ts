@@ -33,6 +33,10 @@ export function register(program: Command): void {
     .option('--ban-list <file>', 'WCP: ban list JSON file')
     .option('--jwk <file>', 'ELI: public JWK file')
     .option('--artifact <file>', 'file the artifact covers (signed blob, or a subject checked by digest); repeatable', collect)
+    .option('--trusted-root <file>', 'Sigstore: TrustedRoot JSON (Fulcio CAs, Rekor logs, CT logs, TSAs); never fetched')
+    .option('--certificate-identity <id>', 'Sigstore: expected signing identity (certificate SAN), exact')
+    .option('--certificate-identity-regexp <re>', 'Sigstore: expected signing identity (certificate SAN), regular expression')
+    .option('--certificate-oidc-issuer <url>', 'Sigstore: expected OIDC issuer of the signing certificate')
     .option('--json', 'print exactly one JSON report object on stdout')
     .addHelpText('after', () => `\nKnown formats: ${listFormats().join(', ') || '(none registered)'}`)
     .action(
@@ -61,6 +65,10 @@ export function register(program: Command): void {
           banList: o.banList,
           jwk: o.jwk,
           artifacts: (o.artifact as string[] | undefined)?.map((f) => ({ name: path.basename(f), bytes: readInput(f) })),
+          trustedRoot: o.trustedRoot,
+          certificateIdentity: o.certificateIdentity,
+          certificateIdentityRegexp: o.certificateIdentityRegexp,
+          certificateOidcIssuer: o.certificateOidcIssuer,
         };
         const report = await verifyAny(loadVerifyInput(artifact), opts, o.format);
         emitReport(report, o);
