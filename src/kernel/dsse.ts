@@ -50,16 +50,19 @@ export function pae(payloadType: string, payload: Uint8Array | string): Uint8Arr
   return concatBytes(utf8(`DSSEv1 ${t.length} `), t, utf8(` ${b.length} `), b);
 }
 
+/** ES256 DSSE signatures are written as DER (what Sigstore and cosign expect); verification accepts DER and P1363. */
+const DSSE_SIGN = { ecdsaFormat: 'der' } as const;
+
 /** Sign a payload into a one-signature envelope (payload in standard base64 with padding). */
 export function signDsse(payloadType: string, payload: Uint8Array | string, privateKey: KeyObject, keyid?: string): DsseEnvelope {
   const body = dsseBody(payloadType, payload);
-  return oneSignatureEnvelope(payloadType, body, sign(privateKey, pae(payloadType, body)), keyid);
+  return oneSignatureEnvelope(payloadType, body, sign(privateKey, pae(payloadType, body), DSSE_SIGN), keyid);
 }
 
 /** {@link signDsse} with the signature computed on the thread pool ({@link signAsync}). */
 export async function signDsseAsync(payloadType: string, payload: Uint8Array | string, privateKey: KeyObject, keyid?: string): Promise<DsseEnvelope> {
   const body = dsseBody(payloadType, payload);
-  return oneSignatureEnvelope(payloadType, body, await signAsync(privateKey, pae(payloadType, body)), keyid);
+  return oneSignatureEnvelope(payloadType, body, await signAsync(privateKey, pae(payloadType, body), DSSE_SIGN), keyid);
 }
 
 function dsseBody(payloadType: string, payload: Uint8Array | string): Uint8Array {
@@ -75,7 +78,7 @@ function oneSignatureEnvelope(payloadType: string, body: Uint8Array, sig: Uint8A
 /** Add a signature to an existing envelope (returns a new envelope; the payload is re-checked). */
 export function addDsseSignature(env: DsseEnvelope | unknown, privateKey: KeyObject, keyid?: string): DsseEnvelope {
   const p = parseDsse(env);
-  const sig = toBase64(sign(privateKey, pae(p.payloadType, p.payload)));
+  const sig = toBase64(sign(privateKey, pae(p.payloadType, p.payload), DSSE_SIGN));
   const e = env as DsseEnvelope;
   const s: DsseSignature = keyid === undefined ? { sig } : { keyid, sig };
   if (p.signatures.length >= DSSE_MAX_SIGNATURES) throw new EvidentError('DSSE_INVALID', `more than ${DSSE_MAX_SIGNATURES} signatures`);

@@ -1,0 +1,88 @@
+/**
+ * `evident.receipt/v2`: an Evident receipt whose log entry is a Rekor v2 entry body (./rekor-v2.ts), so that it is
+ * also a Sigstore bundle (./sigstore-export.ts) verifiable with nothing but the deployment's trusted root and the
+ * issuer's public key.
+ *
+ *   {"format":"evident.receipt/v2","id":"sha256:…","envelope":{DSSE},
+ *    "log":{"origin","index","key_id"},"tlog_proof":"c2sp.org/tlog-proof@v1…","rfc3161_timestamp":"<base64 TimeStampResp>"}
+ *
+ * - log entry = the dsse 0.0.2 body (canonical JSON) naming the issuer key; leaf = SHA-256(0x00 ‖ body) as in
+ *   Rekor v2; `id` = sha256 of the entry; the tlog-proof carries the entry in its `extra` line.
+ * - `log.key_id` = base64 of the log's C2SP key id, SHA-256(origin ‖ 0x0A ‖ 0x01 ‖ Ed25519 key) — the Sigstore
+ *   logId of Rekor v2 logs (its first 4 bytes are the checkpoint signature's key hint).
+ * - `rfc3161_timestamp`: the service TSA's timestamp over the DSSE signature bytes (Sigstore's signed timestamp).
+ *
+ * `evident.receipt/v1` receipts (entry = the canonical envelope) are still verified as before (./detector.ts).
+ */
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { assembleProof, inclusionProofPlan, planNodeIds } from '../log/merkle.ts';
+import { formatTlogProof } from '../log/tlogproof.ts';
+import { sha256Digest } from '../kernel/digest.ts';
+import { parseDsse, type DsseEnvelope } from '../kernel/dsse.ts';
+import { toBase64 } from '../kernel/encoding.ts';
+import { NOTE_SIG_ED25519 } from '../kernel/note.ts';
+import { rawPublicKey } from '../kernel/keys.ts';
+import { buildEnvelopeAsync, type IssuerKey, type ReceiptLog, type ReceiptRequest } from './receipt.ts';
+import { dsseEntryBody } from './rekor-v2.ts';
+
+export const RECEIPT_FORMAT_V2 = 'evident.receipt/v2';
+
+export interface ReceiptV2 {
+  format: typeof RECEIPT_FORMAT_V2;
+  id: string;
+  envelope: DsseEnvelope;
+  log: { origin: string; index: number; key_id: string };
+  tlog_proof: string;
+  /** base64 DER RFC 3161 TimeStampResp over the envelope's signature bytes. */
+  rfc3161_timestamp?: string;
+}
+
+/** Timestamps the DSSE signature bytes (RFC 3161 TimeStampResp DER), e.g. TimestampAuthority.stamp. */
+export type Timestamper = (signature: Uint8Array) => Promise<Uint8Array>;
+
+/** The C2SP key id of an Ed25519 note key: SHA-256(name ‖ 0x0A ‖ 0x01 ‖ key), all 32 bytes (Rekor v2 logId). */
+export function logKeyId(origin: string, logPublicKey: KeyObject): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(origin, 'utf8').update(Uint8Array.from([0x0a, NOTE_SIG_ED25519])).update(rawPublicKey(logPublicKey)).digest());
+}
+
+export interface ReceiptV2Log extends ReceiptLog {
+  /** The log's Ed25519 public key (for log.key_id). */
+  publicKey: KeyObject;
+}
+
+/** Sign, log the dsse 0.0.2 entry, timestamp the signature; the receipt carries the proof of the covering checkpoint. */
+export async function issueReceiptV2(log: ReceiptV2Log, key: IssuerKey, req: ReceiptRequest, opts: { timestamp?: Timestamper } = {}): Promise<{ receipt: ReceiptV2; entry: Uint8Array }> {
+  const envelope = await buildEnvelopeAsync(req, key);
+  const entry = dsseEntryBody(envelope, createPublicKey(key.privateKey));
+  const sig = parseDsse(envelope).signatures[0]!.sig;
+  const [ack, ts] = await Promise.all([log.append(entry), opts.timestamp?.(sig)]);
+  let proof = ack.batchProof?.();
+  if (!proof) {
+    const plan = inclusionProofPlan(ack.index, ack.size);
+    const nodes = await log.storage.getNodes(planNodeIds(plan));
+    proof = assembleProof(plan, (id) => nodes.get(`${id.level}/${id.index}`));
+  }
+  const tlog_proof = formatTlogProof({ index: ack.index, proof, checkpoint: ack.checkpoint, extra: entry });
+  const receipt: ReceiptV2 = {
+    format: RECEIPT_FORMAT_V2,
+    id: sha256Digest(entry),
+    envelope,
+    log: { origin: log.origin, index: ack.index, key_id: toBase64(logKeyId(log.origin, log.publicKey)) },
+    tlog_proof,
+  };
+  if (ts) receipt.rfc3161_timestamp = toBase64(ts);
+  return { receipt, entry };
+}
+
+/** Re-bundle a stored v2 receipt (its envelope, entry and timestamp) with a fresh proof. */
+export async function receiptV2At(log: ReceiptV2Log, stored: { envelope: DsseEnvelope; timestamp?: Uint8Array }, entry: Uint8Array, index: number, size?: number): Promise<ReceiptV2> {
+  const receipt: ReceiptV2 = {
+    format: RECEIPT_FORMAT_V2,
+    id: sha256Digest(entry),
+    envelope: stored.envelope,
+    log: { origin: log.origin, index, key_id: toBase64(logKeyId(log.origin, log.publicKey)) },
+    tlog_proof: await log.tlogProof(index, size, { extra: entry }),
+  };
+  if (stored.timestamp) receipt.rfc3161_timestamp = toBase64(stored.timestamp);
+  return receipt;
+}
