@@ -223,6 +223,13 @@ test('verifier matrix in strict mode: same deny codes, plus unsigned-field edits
       assert.equal(r.exitCode, 2);
       continue;
     }
+    if (row.scenario.startsWith('excluded file added')) {
+      // the hash excludes __pycache__/*.pyc (upstream keeps it valid), but Python would run it: strict refuses (#20)
+      assert.equal(r.valid, false, label);
+      assert.deepEqual(r.failures.map((f) => f.code), ['WCP_UNHASHED_CODE'], label);
+      assert.equal(r.exitCode, 2);
+      continue;
+    }
     assert.equal(r.valid, row.python.ok, label);
     if (!row.python.ok) assert.equal(r.failures[0]!.code, pyDeny(row.python.deny), label);
     else assert.ok(r.checks.some((c) => c.code === 'WCP_UNSIGNED_FIELDS'), 'unauthenticated fields flagged');

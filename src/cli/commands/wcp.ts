@@ -104,6 +104,9 @@ export function register(program: Command): void {
         if (ed && algOfKey(ed) !== 'ed25519') throw new EvidentError('KEY_UNSUPPORTED', '--key must be an Ed25519 private key');
         const builtAt = dateFlag(o.builtAt, '--built-at') ?? new Date();
         const h = await canonicalPackageHash(dir, { order: o.order, symlinks: 'reject', onProgress: o.json ? undefined : ttyProgress() });
+        // never sign a tree strict verification refuses: code the hash does not cover, or ambiguous names
+        const hz = h.hazards[0];
+        if (hz) throw new EvidentError(hz.kind === 'unhashed-code' ? 'WCP_UNHASHED_CODE' : 'WCP_NAME_INVALID', hz.kind === 'unhashed-code' ? `${hz.rel} is excluded from the package hash but Python would run it: remove *.pyc and __pycache__/ before signing` : `the name ${JSON.stringify(hz.rel)} has a control character, which makes the package hash ambiguous`);
         const m = buildManifest({ workerId: o.workerId, species: o.species, version, packageHash: h.hash, builtAt: formatUtcSeconds(builtAt), buildSource: o.buildSource, secret, ed25519: ed });
         const file = path.join(dir, MANIFEST_FILE);
         try {

@@ -71,7 +71,27 @@ export interface PackageHashResult {
   hash: string;
   records: PackageRecord[];
   totalBytes: number;
+  /** What the walk saw that the hash cannot vouch for (see {@link PackageHazard}); strict verification refuses it. */
+  hazards: PackageHazard[];
 }
+
+/**
+ * A package-tree feature the upstream hash rule lets through but that defeats what the hash attests:
+ * - `unhashed-code`: a `*.pyc` file or a non-empty `__pycache__/` directory — excluded from the hash (upstream
+ *   rule), yet Python imports them (a planted `__pycache__/m.cpython-311.pyc` runs instead of the hashed `m.py`);
+ * - `control-name`: a file or directory name with a control character (C0, DEL, C1). A newline in a name lets one
+ *   tree's `<path>\n<size>\n<sha>\n` records imitate another tree's, so two trees share one package hash.
+ */
+export interface PackageHazard {
+  kind: 'unhashed-code' | 'control-name';
+  /** Relative path (control characters shown as JSON escapes). */
+  rel: string;
+}
+
+/** Names with a control character (C0, DEL, C1). */
+export const CONTROL_CHAR_RE = /[\u0000-\u001f\u007f-\u009f]/;
+/** At most this many hazards are kept (one is enough to refuse). */
+const MAX_HAZARDS = 100;
 
 /** True when a relative POSIX path is excluded from the package hash. */
 export function isExcluded(rel: string): boolean {
@@ -145,6 +165,8 @@ function isInside(root: string, p: string): boolean {
  */
 export class PackageWalk {
   readonly out: PackageFile[] = [];
+  /** See {@link PackageHazard}; filled as the walk goes (bounded). */
+  readonly hazards: PackageHazard[] = [];
   private readonly stack: Array<{ abs: string; rel: string; depth: number }> = [];
   private readonly rootReal: string;
   private readonly policy: SymlinkPolicy;
@@ -190,7 +212,12 @@ export class PackageWalk {
     const subdirs: Array<{ abs: string; rel: string; depth: number }> = [];
     for (const ent of entries) {
       const name = ent.name;
-      if (EXCLUDED_NAMES.has(name)) continue; // excluded component: nothing below it is hashed
+      if (CONTROL_CHAR_RE.test(name)) this.hazard('control-name', relDir ? `${relDir}/${name}` : name);
+      if (EXCLUDED_NAMES.has(name)) {
+        // excluded component: nothing below it is hashed; Python still imports a __pycache__ that holds anything
+        if (name === '__pycache__' && !ent.isFile() && this.nonEmptyDir(`${absDir}${path.sep}${name}`)) this.hazard('unhashed-code', relDir ? `${relDir}/${name}/` : `${name}/`);
+        continue;
+      }
       const rel = relDir ? `${relDir}/${name}` : name;
       const abs = `${absDir}${absDir.endsWith(path.sep) ? '' : path.sep}${name}`;
       if (ent.isDirectory()) {
@@ -207,11 +234,15 @@ export class PackageWalk {
         if (!isInside(this.rootReal, target)) throw new EvidentError('WCP_SYMLINK_OUTSIDE', `symlink ${rel} points outside the package root`);
         if (this.policy === 'reject') throw new EvidentError('WCP_SYMLINK_REJECTED', `symlink ${rel} in the package (strict mode rejects symlinks; use compat to follow links inside the root)`);
         const st = fs.statSync(target);
+        if (st.isFile() && rel.endsWith('.pyc')) this.hazard('unhashed-code', rel);
         if (!st.isFile() || isExcluded(rel)) continue; // directory links are not descended (Python 3.11 rglob)
         out.push({ rel, abs: target, size: st.size, mtimeMs: st.mtimeMs });
       } else if (ent.isFile()) {
         // every component above was checked on the way down and this name above: only the .pyc rule is left
-        if (name.endsWith('.pyc')) continue;
+        if (name.endsWith('.pyc')) {
+          this.hazard('unhashed-code', rel); // excluded from the hash, yet importable (sourceless .pyc)
+          continue;
+        }
         if (!this.stat) {
           out.push({ rel, abs, size: -1, mtimeMs: -1 });
         } else {
@@ -227,6 +258,22 @@ export class PackageWalk {
       if (out.length > MAX_FILES) throw new EvidentError('INPUT_INVALID', `package has more than ${MAX_FILES} files`);
     }
     for (let k = subdirs.length - 1; k >= 0; k--) this.stack.push(subdirs[k]!);
+  }
+
+  private hazard(kind: PackageHazard['kind'], rel: string): void {
+    if (this.hazards.length < MAX_HAZARDS) this.hazards.push({ kind, rel: CONTROL_CHAR_RE.test(rel) ? JSON.stringify(rel).slice(1, -1) : rel });
+  }
+
+  private nonEmptyDir(abs: string): boolean {
+    let d: fs.Dir | undefined;
+    try {
+      d = fs.opendirSync(abs);
+      return d.readSync() !== null;
+    } catch {
+      return true; // unreadable or a link: cannot show it is harmless
+    } finally {
+      d?.closeSync();
+    }
   }
 }
 
@@ -622,7 +669,7 @@ export async function canonicalPackageHash(root: string, opts: PackageHashOption
       sorted = sortRecords(files.map((f, i) => ({ rel: f.rel, i })), order);
     }
     const records = sorted.map(({ rel, i }) => ({ rel, size: sizes[i]!, sha256: hashes[i]! }));
-    return { hash: packageHashFromRecords(records), records, totalBytes: sizes.reduce((s, n) => s + n, 0) };
+    return { hash: packageHashFromRecords(records), records, totalBytes: sizes.reduce((s, n) => s + n, 0), hazards: walk.hazards };
   } finally {
     await hasher?.close();
   }

@@ -9,6 +9,9 @@
  * 5. HMAC mismatch (exact lowercase hex, constant time) → ATTEST_SIG_INVALID (signature, exit 3)
  * 6. worker_id has no x./org. namespace                 → ATTEST_NAMESPACE_INVALID (policy; Python raises here)
  * 7. package hash on the ban list                       → ATTEST_BANNED_HASH (policy, ours)
+ * Strict mode refuses, right after the hash matched, a tree the hash cannot vouch for: code it excludes but Python
+ * runs (`*.pyc`, `__pycache__/` → WCP_UNHASHED_CODE) and names with control characters (→ WCP_NAME_INVALID), both
+ * integrity (exit 2); compat keeps the upstream verdict and warns.
  * The first deny stops the upstream checks (one deny code, as upstream). Strict mode then adds: the optional
  * `signature_ed25519` over the whole manifest (pinned --key / --trust), and a consistency check of the
  * unsigned `trust_statement`; without an Ed25519 signature `attested_at_utc`/`trust_statement` are reported as
@@ -23,7 +26,7 @@ import { algOfKey, keyId } from '../../kernel/keys.ts';
 import { TrustStore } from '../../kernel/truststore.ts';
 import { loadPublicKey, loadTrustStore } from '../../store/keyfiles.ts';
 import { Report, type Mode } from '../../verify/report.ts';
-import { canonicalPackageHash, type PackageHashOptions, type PackageOrder } from './package-hash.ts';
+import { canonicalPackageHash, type PackageHashOptions, type PackageHazard, type PackageOrder } from './package-hash.ts';
 import { DEFAULT_HMAC_ENV, MANIFEST_FILE, deriveNamespace, trustStatement, verifyEd25519, verifyManifestHmac } from './manifest.ts';
 
 export const FORMAT = 'wcp.package';
@@ -136,8 +139,9 @@ export async function verifyPackage(root: string, opts: WcpVerifyOptions): Promi
   // 3. package hash
   const claimed = m.package_hash;
   let actual: string;
+  let hazards: PackageHazard[];
   try {
-    actual = (await canonicalPackageHash(root, { order: opts.order ?? 'python', symlinks: strict ? 'reject' : 'follow-inside', onProgress: opts.onProgress })).hash;
+    ({ hash: actual, hazards } = await canonicalPackageHash(root, { order: opts.order ?? 'python', symlinks: strict ? 'reject' : 'follow-inside', onProgress: opts.onProgress }));
   } catch (e) {
     const code = errCode(e, 'IO_ERROR');
     const cat = code === 'WCP_FILE_CHANGED' ? 'integrity' : 'input';
@@ -150,6 +154,8 @@ export async function verifyPackage(root: string, opts: WcpVerifyOptions): Promi
     });
   }
   report.pass('package_hash', 'package hash matches', { actual });
+  // 3b. what the hash cannot vouch for: strict refuses it, compat keeps upstream's verdict and warns
+  if (treeChecks(report, hazards, strict)) return report;
 
   // 4./5. HMAC
   const sig = m.signature_hmac_sha256;
@@ -177,6 +183,26 @@ export async function verifyPackage(root: string, opts: WcpVerifyOptions): Promi
 
   if (strict) strictExtras(report, m, ns, opts);
   return report;
+}
+
+/**
+ * Package-tree hazards (package-hash.ts PackageHazard): code the hash excludes but Python runs (`*.pyc`,
+ * `__pycache__/`) → WCP_UNHASHED_CODE (integrity, exit 2); names with control characters, which make the hash input
+ * ambiguous → WCP_NAME_INVALID (integrity, exit 2). Strict: failures (returns true); compat: warnings.
+ */
+function treeChecks(report: Report, hazards: PackageHazard[], strict: boolean): boolean {
+  const code = hazards.filter((h) => h.kind === 'unhashed-code').map((h) => h.rel);
+  const names = hazards.filter((h) => h.kind === 'control-name').map((h) => h.rel);
+  const list = (a: string[]) => a.slice(0, 5).join(', ') + (a.length > 5 ? ', …' : '');
+  const findings: Array<[string, string, string]> = [];
+  if (code.length) findings.push(['package_tree.unhashed_code', 'WCP_UNHASHED_CODE', `the package holds code the package hash does not cover but Python would run (${list(code)}): remove *.pyc and __pycache__/ before signing`]);
+  if (names.length) findings.push(['package_tree.names', 'WCP_NAME_INVALID', `file or directory names with control characters make the package hash ambiguous (another tree can share it): ${list(names)}`]);
+  for (const [id, c, msg] of findings) {
+    if (strict) report.fail(id, 'integrity', c, msg);
+    else report.warn(id, c, `${msg} (compat keeps the upstream verdict)`);
+  }
+  if (!findings.length) report.pass('package_tree', 'no unhashed code (*.pyc, __pycache__/) and no control characters in names');
+  return strict && findings.length > 0;
 }
 
 function loadEdKeys(report: Report, opts: WcpVerifyOptions): { keys: KeyObject[]; store?: TrustStore; ok: boolean } {
