@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { checkFormatStatement, eliStatement, hashMatchTournamentStatement, wcpStatement } from '../src/receipts/formats.ts';
+import { checkFormatStatement, eliStatement, hashMatchTournamentStatement, wcpStatement } from '../src/profiles/statements.ts';
 import { parseEliJson } from '../src/profiles/eli/c14n.ts';
 import { parseRecord } from '../src/profiles/wcp/registry.ts';
 import type { JsonObject } from '../src/kernel/json/index.ts';

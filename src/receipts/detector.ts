@@ -3,16 +3,17 @@
  *
  * Checks: shape (input) → id = sha256(JCS(envelope)) (integrity) → the DSSE envelope against the pinned issuer key
  * (same checks as `dsse`, prefixed `envelope.`) → the tlog-proof against the pinned log key (prefixed `log.`), whose
- * `extra` must be exactly the receipt's entry and whose index must match `log.index`. HashMatch / ELI / WCP
- * statements (predicate types https://evident.dev/{hashmatch,eli,wcp}/v1) also get `predicate*` checks: their
- * subjects and hashes must follow from the predicate's own data (integrity).
+ * `extra` must be exactly the receipt's entry and whose index must match `log.index`. Statements of a known
+ * profile (HashMatch / ELI / WCP: predicate types https://evident.dev/{hashmatch,eli,wcp}/v1, passed in as
+ * StatementProfiles) also get `predicate*` checks: their subjects and hashes must follow from the predicate's own
+ * data (integrity).
  */
 import type { Detector, VerifyInput, VerifyOptions } from '../verify/input.ts';
 import { bytesInput, runDetector } from '../verify/input.ts';
 import { Report } from '../verify/report.ts';
 import { isJsonObject, parseJson, toPlain, type JsonValue } from '../kernel/json/index.ts';
 import { parseDsse, IN_TOTO_PAYLOAD_TYPE } from '../kernel/dsse.ts';
-import { checkFormatStatement } from './formats.ts';
+import { checkProfileStatement, type StatementProfile } from './statement.ts';
 import { sha256Digest, timingSafeEqualBytes } from '../kernel/digest.ts';
 import { dsseDetector } from '../verify/kernel-detectors.ts';
 import { detectors as logDetectors } from '../log/detector.ts';
@@ -24,7 +25,7 @@ function isReceipt(v: JsonValue | undefined): boolean {
   return isJsonObject(v) && v.format === RECEIPT_FORMAT;
 }
 
-async function verifyReceipt(input: VerifyInput, opts: VerifyOptions): Promise<Report> {
+async function verifyReceipt(input: VerifyInput, opts: VerifyOptions, profiles: readonly StatementProfile[]): Promise<Report> {
   const report = new Report('evident.receipt', opts.mode);
   const r = toPlain(input.json as JsonValue) as { id?: unknown; envelope?: unknown; log?: { index?: unknown; origin?: unknown }; tlog_proof?: unknown };
   if (typeof r.id !== 'string' || !isJsonObject(r.envelope as JsonValue) || typeof r.tlog_proof !== 'string' || !r.log || !Number.isSafeInteger(r.log.index)) {
@@ -41,7 +42,7 @@ async function verifyReceipt(input: VerifyInput, opts: VerifyOptions): Promise<R
 
   const env = await runDetector(dsseDetector, bytesInput(new TextEncoder().encode(JSON.stringify(r.envelope))), { ...opts, logKey: undefined });
   report.merge(env, 'envelope.');
-  predicateChecks(report, r.envelope);
+  predicateChecks(report, r.envelope, profiles);
 
   let proofOk = true;
   try {
@@ -66,10 +67,10 @@ async function verifyReceipt(input: VerifyInput, opts: VerifyOptions): Promise<R
 }
 
 /**
- * HashMatch / ELI / WCP statements (./formats.ts): the subjects and hashes must follow from the predicate itself.
+ * Profile statements (./statement.ts; the profiles are passed in): the subjects and hashes must follow from the predicate itself.
  * Cheap (no artifact, no I/O); other payloads are not judged here.
  */
-function predicateChecks(report: Report, envelope: unknown): void {
+function predicateChecks(report: Report, envelope: unknown, profiles: readonly StatementProfile[]): void {
   let statement: unknown;
   try {
     const p = parseDsse(envelope);
@@ -78,17 +79,17 @@ function predicateChecks(report: Report, envelope: unknown): void {
   } catch {
     return; // the envelope checks already report an unreadable envelope or payload
   }
-  const problems = checkFormatStatement(statement);
+  const problems = checkProfileStatement(statement, profiles);
   if (problems === undefined) return;
   const type = (statement as { predicateType: string }).predicateType;
   if (problems.length === 0) report.pass('predicate', `${type}: subjects and hashes follow from the predicate`);
   for (const pr of problems) report.fail(pr.id, 'integrity', 'PREDICATE_MISMATCH', pr.message, { expected: pr.expected, actual: pr.actual });
 }
 
-export const receiptDetector: Detector = {
-  format: 'evident.receipt',
-  detect: (input) => isReceipt(input.json),
-  verify: verifyReceipt,
-};
-
-export const detectors: Detector[] = [receiptDetector];
+/**
+ * The receipt verifier, with the statement profiles whose predicates it re-checks (src/profiles/statements.ts,
+ * composed in src/verify/detectors.ts; this module knows no profile).
+ */
+export function receiptDetectors(profiles: readonly StatementProfile[]): Detector[] {
+  return [{ format: 'evident.receipt', detect: (input) => isReceipt(input.json), verify: (input, opts) => verifyReceipt(input, opts, profiles) }];
+}

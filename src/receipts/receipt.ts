@@ -16,40 +16,23 @@ import { checkStatement } from '../kernel/intoto.ts';
 import { canonicalBytes } from '../kernel/json/index.ts';
 import { sha256Digest } from '../kernel/digest.ts';
 import { signDsse, signDsseAsync, IN_TOTO_PAYLOAD_TYPE, type DsseEnvelope } from '../kernel/dsse.ts';
-import type { JsonObject } from '../kernel/json/index.ts';
-import {
-  eliStatement,
-  hashMatchMatchStatement,
-  hashMatchTournamentStatement,
-  wcpStatement,
-  type EliTexts,
-  type HashMatchMatchInput,
-  type HashMatchTournamentInput,
-  type Statement,
-} from './formats.ts';
 
 export const RECEIPT_FORMAT = 'evident.receipt/v1';
 /** Keeps every log entry below 64 KiB, the C2SP entry-bundle limit (uint16 length prefix). */
 export const MAX_PAYLOAD_BYTES = 40 * 1024;
 
 /**
- * What a caller asks Evident to issue. `hashmatch`, `eli` and `wcp` become in-toto Statements built by
- * ./formats.ts (subject digests recomputed by the profile libraries; predicate types
- * https://evident.dev/{hashmatch,eli,wcp}/v1), signed exactly like `in-toto`.
+ * What is signed: an in-toto Statement (DSSE payload type application/vnd.in-toto+json) or any DSSE payload.
+ * Profile formats (`hashmatch`, `eli`, `wcp`) are statements built by their profile (src/profiles/<x>/statement.ts,
+ * composed in src/profiles/statements.ts: formatStatement) and then signed exactly like `in-toto`; this module
+ * knows no profile.
  */
 export type ReceiptRequest =
   | { format: 'in-toto'; statement: Record<string, unknown> }
-  | { format: 'dsse'; payloadType: string; payload: Uint8Array }
-  /** issuedBy: the upstream payload's `issuedBy` (default: the issuer key id). */
-  | { format: 'hashmatch'; kind: 'match'; match: HashMatchMatchInput; issuedBy?: string }
-  | { format: 'hashmatch'; kind: 'tournament'; tournament: HashMatchTournamentInput; issuedBy?: string }
-  /** Transaction fields parsed losslessly (json_c14n_v1 keeps `1.0`); `now` stamps a missing gateway_timestamp_utc. */
-  | { format: 'eli'; transaction: JsonObject; texts?: EliTexts; now?: Date }
-  /** A WCP registry record parsed losslessly; a present artifact_hash must match (DENY_WORKER_TAMPERED). */
-  | { format: 'wcp'; record: JsonObject };
+  | { format: 'dsse'; payloadType: string; payload: Uint8Array };
 
-/** Every receipt format (`format` of a request). */
-export const RECEIPT_REQUEST_FORMATS = ['in-toto', 'dsse', 'hashmatch', 'eli', 'wcp'] as const;
+/** The receipt formats this module signs (`format` of a request). */
+export const RECEIPT_REQUEST_FORMATS = ['in-toto', 'dsse'] as const;
 
 export interface Receipt {
   format: typeof RECEIPT_FORMAT;
@@ -76,27 +59,9 @@ function statementPayload(statement: Record<string, unknown>): { payloadType: st
   return { payloadType: IN_TOTO_PAYLOAD_TYPE, body };
 }
 
-/** The in-toto Statement a format request stands for (undefined for `in-toto` / `dsse`). Throws coded refusals. */
-export function formatStatement(req: ReceiptRequest, key: Pick<IssuerKey, 'kid'>): Statement | undefined {
-  switch (req.format) {
-    case 'hashmatch':
-      if (req.issuedBy !== undefined && (typeof req.issuedBy !== 'string' || req.issuedBy === '' || req.issuedBy.length > 256)) throw new EvidentError('INPUT_INVALID', 'issuedBy must be a non-empty string (≤ 256 characters)');
-      if (req.kind === 'match') return hashMatchMatchStatement(req.match, req.issuedBy ?? key.kid);
-      if (req.kind === 'tournament') return hashMatchTournamentStatement(req.tournament, req.issuedBy ?? key.kid);
-      throw new EvidentError('INPUT_INVALID', `unknown hashmatch kind ${JSON.stringify((req as { kind?: unknown }).kind)} (match, tournament)`);
-    case 'eli':
-      return eliStatement(req.transaction, { texts: req.texts, now: req.now });
-    case 'wcp':
-      return wcpStatement(req.record);
-    default:
-      return undefined;
-  }
-}
-
 /** What a request is signed as: DSSE payload type and payload bytes. Throws coded refusals. */
-export function envelopePayload(req: ReceiptRequest, key: Pick<IssuerKey, 'kid'>): { payloadType: string; body: Uint8Array | string } {
+export function envelopePayload(req: ReceiptRequest, _key?: Pick<IssuerKey, 'kid'>): { payloadType: string; body: Uint8Array | string } {
   if (req.format === 'in-toto') return statementPayload(req.statement);
-  if (req.format === 'hashmatch' || req.format === 'eli' || req.format === 'wcp') return statementPayload(formatStatement(req, key) as unknown as Record<string, unknown>);
   if (req.format === 'dsse') {
     if (typeof req.payloadType !== 'string' || req.payloadType.length === 0 || req.payloadType.length > 256) throw new EvidentError('INPUT_INVALID', 'payloadType must be a non-empty string (≤ 256 characters)');
     if (req.payload.length > MAX_PAYLOAD_BYTES) throw new EvidentError('INPUT_INVALID', `payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);

@@ -1,6 +1,7 @@
 /**
  * `POST /v1/receipts` request bodies: the JSON Schema of every format and their mapping to the library's
- * ReceiptRequest (src/receipts/receipt.ts). One flat body, `format` selects which members are allowed:
+ * ServiceReceiptRequest (a core ReceiptRequest, src/receipts/receipt.ts, or a profile request,
+ * src/profiles/statements.ts). One flat body, `format` selects which members are allowed:
  *
  *   in-toto    {statement}
  *   dsse       {payload_type, payload_base64}
@@ -15,13 +16,34 @@
 import { EvidentError } from '../kernel/errors.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../kernel/json/index.ts';
 import { parseBase64 } from '../kernel/encoding.ts';
-import { RECEIPT_REQUEST_FORMATS, type ReceiptRequest } from '../receipts/receipt.ts';
-import { MAX_TOURNAMENT_MATCHES, REJECT_CODES, wcpRecordFacts, type EliTexts, type HashMatchMatchInput } from '../receipts/formats.ts';
+import { RECEIPT_REQUEST_FORMATS as CORE_FORMATS, type ReceiptRequest } from '../receipts/receipt.ts';
+import {
+  FORMAT_REQUEST_FORMATS,
+  MAX_TOURNAMENT_MATCHES,
+  REJECT_CODES,
+  formatStatement,
+  wcpRecordFacts,
+  type EliTexts,
+  type FormatReceiptRequest,
+  type HashMatchMatchInput,
+} from '../profiles/statements.ts';
 import { PACKET_FIELDS } from '../profiles/eli/issue.ts';
 import { HALO_BLOCKS } from '../profiles/eli/halo.ts';
 import { banCandidates, wcpRecordSchema, type WcpStore } from './wcp-store.ts';
 
 const MAX_TEXT = 1024 * 1024;
+
+/** Every `format` of POST /v1/receipts: the core ones (receipts/receipt.ts) and the profile statements. */
+export const RECEIPT_REQUEST_FORMATS = [...CORE_FORMATS, ...FORMAT_REQUEST_FORMATS] as const;
+
+/** A POST /v1/receipts request: signed as is (in-toto, dsse) or a profile statement built by the service. */
+export type ServiceReceiptRequest = ReceiptRequest | FormatReceiptRequest;
+
+/** What a request is signed as: profile requests become the in-toto Statement their profile builds. */
+export function signableRequest(r: ServiceReceiptRequest, issuerKid: string): ReceiptRequest {
+  if (r.format === 'in-toto' || r.format === 'dsse') return r;
+  return { format: 'in-toto', statement: formatStatement(r, issuerKid) as unknown as Record<string, unknown> };
+}
 
 function hashMatchMatchSchema(withKey: boolean) {
   return {
@@ -153,7 +175,7 @@ function matchInput(m: MatchBody, where: string): HashMatchMatchInput {
  * Map a schema-valid body to the library request. `lossless` is the same body parsed losslessly (JsonNumber
  * numbers); `now` stamps ELI packets without a gateway_timestamp_utc. Throws INPUT_INVALID for wrong member sets.
  */
-export function toReceiptRequest(b: ReceiptBody, lossless: JsonValue | undefined, now: Date = new Date()): ReceiptRequest {
+export function toReceiptRequest(b: ReceiptBody, lossless: JsonValue | undefined, now: Date = new Date()): ServiceReceiptRequest {
   const m = MEMBERS[b.format];
   const allowed = new Set(['format', ...m.required, ...m.optional]);
   const missing = m.required.filter((k) => (b as unknown as Record<string, unknown>)[k] === undefined);
@@ -193,7 +215,7 @@ export function toReceiptRequest(b: ReceiptBody, lossless: JsonValue | undefined
 }
 
 /** Policy before signing: a WCP record whose hashes are on the service's ban list is refused (ATTEST_BANNED_HASH). */
-export async function checkReceiptPolicy(r: ReceiptRequest, wcp: WcpStore): Promise<void> {
+export async function checkReceiptPolicy(r: ServiceReceiptRequest, wcp: WcpStore): Promise<void> {
   if (r.format !== 'wcp') return;
   const f = wcpRecordFacts(r.record as JsonObject, { requireHash: false });
   const ban = await wcp.findBan(banCandidates(f.artifactHash, r.record));

@@ -7,7 +7,11 @@ import { detectors as cphar } from '../profiles/cphar/detector.ts';
 import { detectors as h4 } from '../profiles/h4/detector.ts';
 import { detectors as log } from '../log/detector.ts';
 import { detectors as kernel } from './kernel-detectors.ts';
-import { detectors as receipts } from '../receipts/detector.ts';
+import { receiptDetectors } from '../receipts/detector.ts';
+import { STATEMENT_PROFILES } from '../profiles/statements.ts';
 import { detectors as sigstore } from '../profiles/sigstore/detector.ts';
+
+// the receipt verifier re-checks the predicates of the profiles' statements (src/receipts knows no profile)
+const receipts = receiptDetectors(STATEMENT_PROFILES);
 
 export const detectors: Detector[] = [...sigstore, ...receipts, ...hashmatch, ...wcp, ...eli, ...cphar, ...h4, ...log, ...kernel];

@@ -9,9 +9,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { EvidentError } from '../../kernel/errors.ts';
-import { issueReceipt, receiptAt, RECEIPT_FORMAT, type ReceiptRequest } from '../../receipts/receipt.ts';
+import { issueReceipt, receiptAt, RECEIPT_FORMAT } from '../../receipts/receipt.ts';
 import { ReceiptIndex } from '../receipt-index.ts';
-import { receiptBodySchema, toReceiptRequest, checkReceiptPolicy, refusalStatus, type ReceiptBody } from '../receipt-request.ts';
+import { receiptBodySchema, toReceiptRequest, checkReceiptPolicy, refusalStatus, signableRequest, type ReceiptBody, type ServiceReceiptRequest } from '../receipt-request.ts';
 import { WcpStore } from '../wcp-store.ts';
 import { useLosslessJsonBodies, losslessBody } from '../lossless-body.ts';
 import type { RouteContext } from '../context.ts';
@@ -48,7 +48,7 @@ export async function registerReceipts(app: FastifyInstance, ctx: RouteContext):
         },
       },
       async (req, reply) => {
-        let r: ReceiptRequest;
+        let r: ServiceReceiptRequest;
         try {
           r = toReceiptRequest(req.body, losslessBody(req));
         } catch (e) {
@@ -59,7 +59,7 @@ export async function registerReceipts(app: FastifyInstance, ctx: RouteContext):
         let receipt;
         try {
           await checkReceiptPolicy(r, wcpBans);
-          receipt = await issueReceipt(opts.log, { privateKey: active.key, kid: active.kid }, r);
+          receipt = await issueReceipt(opts.log, { privateKey: active.key, kid: active.kid }, signableRequest(r, active.kid));
         } catch (e) {
           const status = e instanceof EvidentError ? refusalStatus(e.code) : undefined;
           if (status) return fail(reply, status, (e as EvidentError).code, (e as Error).message);

@@ -1,7 +1,7 @@
 /**
  * WCP (pyhall) registry over HTTP: enrollment of registry records with the upstream `artifact_hash` check, a ban
  * list, and re-verification of enrolled records. Thin: hashing and deny codes are src/profiles/wcp/ and
- * src/receipts/formats.ts; storage is ../wcp-store.ts (SQLite or PostgreSQL).
+ * src/profiles/statements.ts; storage is ../wcp-store.ts (SQLite or PostgreSQL).
  *
  *   POST /v1/wcp/enroll              register  {record, manifest?} → 201 (200 on re-enrollment, `updated: true`)
  *   GET  /v1/wcp/ban-list            public    upstream ban-list shape [{sha256, reason, reported_at, source, review_status}]
@@ -27,7 +27,7 @@ import { sha256Digest, timingSafeEqualBytes } from '../../kernel/digest.ts';
 import { Report } from '../../verify/report.ts';
 import { parseRecord, verifyRecordReport } from '../../profiles/wcp/registry.ts';
 import { deriveNamespace, trustStatement, verifyManifestHmac } from '../../profiles/wcp/manifest.ts';
-import { REJECT_CODES, wcpRecordFacts } from '../../receipts/formats.ts';
+import { REJECT_CODES, wcpRecordFacts } from '../../profiles/statements.ts';
 import { WcpStore, WORKER_ID, banCandidates, bareHash, wcpRecordSchema, type BanEntry, type EnrolledWorker } from '../wcp-store.ts';
 import { losslessBody, useLosslessJsonBodies } from '../lossless-body.ts';
 
