@@ -1,3 +1,4 @@
+// TEMPORARY NOTE FROM THE LEAD TO EVERY AGENT IN THIS TREE: read /tmp/briefs/common.md now (working conditions: other agents edit this tree concurrently; no npm install; no full test suite; commit only your own paths; deadline 00:55 UTC). The lead removes this line.
 /**
  * Format auto-detection for `evident verify` and `POST /v1/verify`.
  *
@@ -8,6 +9,7 @@
 import { Report } from './report.ts';
 import { detectors } from './detectors.ts';
 import { runDetector, type Detector, type VerifyInput, type VerifyOptions } from './input.ts';
+import { COMPAT_REPARSE_FORMATS, compatReparse } from './compat-parse.ts';
 
 // the detector contract lives in input.ts (detectors import it from there); re-exported for callers of detect.ts
 export { SHARED_READ_MIN_BYTES, loadVerifyInput, bytesInput, runDetector } from './input.ts';
@@ -25,6 +27,12 @@ export function detect(input: VerifyInput, format?: string): Detector | undefine
 }
 
 export async function verifyAny(input: VerifyInput, opts: VerifyOptions, format?: string): Promise<Report> {
+  if (opts.mode === 'compat' && input.json === undefined) {
+    // compat: parse as the upstream does (duplicate keys, NaN, …); only formats that re-parse so may claim it
+    const lenient = compatReparse(input);
+    const d = lenient && detect(lenient, format);
+    if (lenient && d && COMPAT_REPARSE_FORMATS.includes(d.format)) return artifactGuard(await runDetector(d, lenient, opts), opts);
+  }
   if (input.jsonError) {
     const code = (input.jsonError as { code?: string }).code ?? 'JSON_SYNTAX';
     return new Report(format ?? 'unknown', opts.mode).fail('input.parse', 'input', code, input.jsonError.message);

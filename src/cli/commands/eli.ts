@@ -24,7 +24,7 @@ interface VerifyFlags {
   skipSignature?: boolean;
   json?: boolean;
   mode: 'strict' | 'compat';
-  unwrap: boolean;
+  unwrap?: boolean;
   upstreamJson?: boolean;
   now?: string;
 }
@@ -84,7 +84,7 @@ async function runVerify(file: string, o: VerifyFlags): Promise<void> {
   const v = await verifyEliBytes(bytes, opts);
   if (o.upstreamJson) {
     if (v.upstream) process.stdout.write(JSON.stringify(v.upstream, null, 2) + '\n');
-    else process.stderr.write(`Error: ${v.report.failures.find((c) => c.category === 'key')?.message ?? 'key error'}\n`);
+    else process.stderr.write(`Error: ${(v.report.failures.find((c) => c.category === 'key') ?? v.report.failures[0])?.message ?? 'key error'}\n`);
     process.exitCode = v.upstreamExit;
     return;
   }
@@ -160,7 +160,8 @@ export function register(program: Command): void {
     .option('--pin-kid <kid>', 'strict: a kid (sha256:… of the SPKI PEM) that a --keys-url key may have; repeatable', collect)
     .option('--skip-signature', 'check schema and HALO only (strict mode still reports it)')
     .addOption(new Option('--mode <mode>', 'strict (default) or compat (upstream eli_verify.py verdicts and exit codes)').choices(['strict', 'compat']).default('strict'))
-    .option('--no-unwrap', 'do not unwrap {"receipt": packet} responses (upstream behaviour: exit 10)')
+    .option('--unwrap', 'verify the "receipt" member of a {"receipt": packet} API response (default in strict mode only)')
+    .option('--no-unwrap', 'do not unwrap {"receipt": packet} responses (default in compat mode: upstream exits 10)')
     .option('--upstream-json', 'compat only: print the object upstream eli_verify.py --json prints, instead of the report')
     .option('--now <time>', 'verification time for trust-store key status (RFC 3339), default now')
     .option('--json', 'print exactly one JSON report object on stdout')

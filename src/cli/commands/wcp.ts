@@ -181,7 +181,7 @@ export function register(program: Command): void {
           emitReport(verifyRecordReport(rec, o.mode), o);
           return;
         }
-        const h = computeArtifactHash(rec);
+        const h = computeArtifactHash(rec, o.mode);
         out(o, h, { artifact_hash: h });
       }),
     );

@@ -32,6 +32,12 @@ export interface PythonOptions {
    * parser exclude the rest). Output is identical; a false guarantee yields wrong output, never an exception.
    */
   plainStrings?: boolean;
+  /**
+   * Write lone surrogates as Python does instead of refusing them (default false): with `ensureAscii` as a
+   * lower-case `\udXXX` escape (json.dumps output; WCP compat). Without `ensureAscii` they are still refused, since
+   * Python's output then cannot be encoded as UTF-8.
+   */
+  loneSurrogates?: boolean;
 }
 
 const MAX_DEPTH = 1000;
@@ -114,9 +120,10 @@ export function isWellFormedString(s: string): boolean {
 const PLAIN_UNICODE = /^[^"\\\x00-\x1f\ud800-\udfff]*$/;
 const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
-function pyString(s: string, ensureAscii: boolean): string {
+function pyString(s: string, ensureAscii: boolean, loneSurrogates = false): string {
   if ((ensureAscii ? PLAIN_ASCII : PLAIN_UNICODE).test(s)) return '"' + s + '"';
-  if (!isWellFormedString(s)) notCanon('string contains a lone surrogate (not encodable as UTF-8)');
+  // (JSON.stringify writes a lone surrogate as a lower-case \udXXX escape, as json.dumps(ensure_ascii=True) does)
+  if (!loneSurrogates && !isWellFormedString(s)) notCanon('string contains a lone surrogate (not encodable as UTF-8)');
   // JSON.stringify escapes exactly what Python's json.dumps(ensure_ascii=False) escapes (", \\, \b \f \n \r \t,
   // other C0 controls as lowercase \u00XX); ensure_ascii additionally escapes everything outside 0x20-0x7e
   const j = JSON.stringify(s);
@@ -231,6 +238,7 @@ interface PyState {
   indent: number | undefined;
   maxDepth: number;
   plainStrings: boolean;
+  loneSurrogates: boolean;
 }
 
 function pyState(opts: PythonOptions): PyState {
@@ -241,6 +249,7 @@ function pyState(opts: PythonOptions): PyState {
     indent: opts.indent,
     maxDepth: opts.maxDepth ?? MAX_DEPTH,
     plainStrings: opts.plainStrings ?? false,
+    loneSurrogates: (opts.loneSurrogates ?? false) && (opts.ensureAscii ?? false),
   };
 }
 
@@ -257,7 +266,7 @@ export function pythonCanonicalizer(opts: PythonOptions = {}): (value: unknown) 
 function py(v: unknown, depth: number, st: PyState): string {
   switch (typeof v) {
     case 'string':
-      return st.plainStrings ? '"' + v + '"' : pyString(v, st.ensureAscii);
+      return st.plainStrings ? '"' + v + '"' : pyString(v, st.ensureAscii, st.loneSurrogates);
     case 'number':
     case 'bigint':
       return pythonNumber(v, st.allowNan);
@@ -293,7 +302,7 @@ function py(v: unknown, depth: number, st: PyState): string {
         const e = o[key];
         if (e === undefined) notCanon(`member ${JSON.stringify(key)} is undefined`);
         if (k) s += itemSep;
-        s += (st.plainStrings ? '"' + key + '"' : pyString(key, st.ensureAscii)) + sep + py(e, depth + 1, st);
+        s += (st.plainStrings ? '"' + key + '"' : pyString(key, st.ensureAscii, st.loneSurrogates)) + sep + py(e, depth + 1, st);
       }
       return s + nlEnd + '}';
     }

@@ -11,6 +11,7 @@ function eliOptions(opts: VerifyOptions): EliVerifyOptions {
     trust: opts.trust,
     now: opts.now,
     skipSignature: opts.skipSignature === true,
+    unwrap: typeof opts.unwrap === 'boolean' ? opts.unwrap : undefined,
   };
 }
 

@@ -10,8 +10,9 @@
  *   RFC 3339 timestamps; `sha256:no_policy` reported as "no policy"; top-level fields covered by neither HALO nor
  *   the signature reported as unauthenticated.
  *
- * Both modes unwrap a `POST /v1/ai/call` response `{…, "receipt": packet}` (upstream exits 10 on it; pass
- * `unwrap: false` to reproduce that). The clinical variant (CDIL: `halo.blocks[]`, ECDSA P-256) is verified by
+ * Strict mode unwraps a `POST /v1/ai/call` response `{…, "receipt": packet}` by default; compat does not (upstream
+ * exits 10 on it) unless `unwrap: true` is passed. Compat parses as Python's `json.load` does (NaN, Infinity, lone
+ * surrogate escapes; see kernel/json/pyjson.ts) and decodes `signature_b64` as `base64.b64decode` does. The clinical variant (CDIL: `halo.blocks[]`, ECDSA P-256) is verified by
  * {@link verifyCdilPacket}.
  */
 import type { KeyObject } from 'node:crypto';
@@ -25,9 +26,11 @@ import { TrustStore, type TrustEntry } from '../../kernel/truststore.ts';
 import { parseRfc3339 } from '../../kernel/time.ts';
 import { loadPublicKey, loadTrustStore, readKeyText } from '../../store/keyfiles.ts';
 import { Report, type Mode } from '../../verify/report.ts';
-import { parseEliJson, c14nHash, jsonC14nV1Bytes, hasNoEscapes } from './c14n.ts';
-import { HALO_BLOCKS, HALO_FIELDS, checkHaloChain, getField } from './halo.ts';
-import { ELI_SIG_ALG, eliKeyId, signedMessageBytes } from './sign.ts';
+import { parseEliJson, c14nHash, jsonC14nV1Bytes, hasNoEscapes, ELI_MAX_BYTES, ELI_MAX_DEPTH } from './c14n.ts';
+import { parsePythonJsonFast } from '../../kernel/json/pyjson.ts';
+import { PythonError, pythonB64decode, pythonC14nError } from './pycompat.ts';
+import { HALO_BLOCKS, HALO_BLOCK_FIELDS, HALO_FIELDS, checkHaloChain, getField } from './halo.ts';
+import { ELI_SIG_ALG, eliKeyId, signedMessage, signedMessageBytes } from './sign.ts';
 import { NO_POLICY_HASH } from './issue.ts';
 
 export const ELI_FORMAT = 'eli.packet';
@@ -63,7 +66,7 @@ export interface EliVerifyOptions {
   keysUrl?: string;
   /** Strict: kids a --keys-url key may have. */
   pinKids?: string[];
-  /** Unwrap `{…, "receipt": packet}` (default true). */
+  /** Unwrap `{…, "receipt": packet}` (default: true in strict mode, false in compat mode as upstream). */
   unwrap?: boolean;
   /** Verification time for trust-store status (default now). */
   now?: Date;
@@ -216,8 +219,17 @@ export function verifyEliBytesSync(bytes: Uint8Array, opts: EliVerifySyncOptions
 
 function parsePacket(bytes: Uint8Array, opts: EliVerifyOptions, plan: KeyPlan): { value: JsonValue } | EliVerification {
   try {
-    return { value: parseEliJson(bytes, { duplicateKeys: opts.mode === 'strict' ? 'reject' : 'last-wins' }) };
+    if (opts.mode === 'compat') return { value: parsePythonJsonFast(bytes, { source: 'text', maxBytes: ELI_MAX_BYTES, maxDepth: ELI_MAX_DEPTH }) };
+    return { value: parseEliJson(bytes, { duplicateKeys: 'reject' }) };
   } catch (e) {
+    if (opts.mode === 'compat') {
+      // upstream reads the packet before its key: json.JSONDecodeError -> exit 10 (message on stderr, no --json
+      // object); bytes that are not UTF-8 raise UnicodeDecodeError, which it does not catch (traceback, exit 1)
+      const badUtf8 = errCode(e, '') === 'JSON_BAD_UTF8';
+      const report = new Report(ELI_FORMAT, opts.mode).fail('input', 'input', errCode(e, 'JSON_SYNTAX'), `${badUtf8 ? 'packet is not UTF-8' : 'Invalid JSON in packet file'}: ${(e as Error).message}`);
+      report.exitOverride = badUtf8 ? 1 : 10;
+      return { report, upstream: null, upstreamExit: report.exitOverride };
+    }
     const report = new Report(ELI_FORMAT, opts.mode).fail('input', 'input', errCode(e, 'JSON_SYNTAX'), `packet is not valid JSON: ${(e as Error).message}`);
     return finish(report, opts, { valid: false, failures: [`Invalid JSON: ${(e as Error).message}`], schema_valid: false }, 10, plan);
   }
@@ -292,7 +304,7 @@ function verifyCore(value: JsonValue, opts: EliVerifyOptions, plainStrings: bool
 
   // ---- unwrap
   let packet: JsonValue = value;
-  const unwrap = opts.unwrap ?? true;
+  const unwrap = opts.unwrap ?? !(opts.mode === 'compat');
   if (unwrap && isJsonObject(value) && !('halo_chain' in value) && isJsonObject(value.receipt ?? null)) {
     packet = value.receipt as JsonObject;
     const others = Object.keys(value).filter((k) => k !== 'receipt');
@@ -343,15 +355,24 @@ function verifyCore(value: JsonValue, opts: EliVerifyOptions, plainStrings: bool
   }
 
   // ---- HALO (exit 2)
-  let mismatches: ReturnType<typeof checkHaloChain>['mismatches'];
+  let mismatches: ReturnType<typeof checkHaloChain>['mismatches'] | null;
   try {
     mismatches = checkHaloChain(p, p.halo_chain!, plainStrings).mismatches;
   } catch (e) {
-    // NaN/Infinity/lone surrogates: json_c14n_v1 refuses them (upstream raises: "other" error, exit 1)
-    report.fail('halo', 'input', errCode(e, 'JSON_NOT_CANONICALIZABLE'), `packet cannot be canonicalised: ${(e as Error).message}`);
-    up.failures.push(`Error: ${(e as Error).message}`);
-    return finish(report, opts, up, 1, plan);
+    // NaN/Infinity/lone surrogates: json_c14n_v1 refuses them. Strict: an input failure. Compat: upstream's
+    // verify_halo_chain catches the exception: HALO invalid (exit 2), and the signature is still checked
+    if (strict) {
+      report.fail('halo', 'input', errCode(e, 'JSON_NOT_CANONICALIZABLE'), `packet cannot be canonicalised: ${(e as Error).message}`);
+      return finish(report, opts, up, 10, plan);
+    }
+    const pyMsg = haloPythonError(p) ?? (e as Error).message;
+    report.fail('halo', 'integrity', 'HALO_NOT_CANONICALIZABLE', `HALO chain cannot be computed (upstream: "Verification error: ${pyMsg}")`);
+    up.failures.push(`HALO: Verification error: ${pyMsg}`);
+    mismatches = null;
   }
+  if (mismatches === null) {
+    up.halo_valid = false;
+  } else {
   // (plain loops, no closures, constant texts: this is the per-packet hot path)
   for (let i = 0; i < HALO_BLOCKS.length; i++) {
     const b = HALO_BLOCKS[i]!;
@@ -363,6 +384,7 @@ function verifyCore(value: JsonValue, opts: EliVerifyOptions, plainStrings: bool
     } else report.pass(HALO_CHECK_IDS[i]!, HALO_MATCH_MESSAGES[i]!, { actual: (p.halo_chain as JsonObject)[b] as string });
   }
   up.halo_valid = mismatches.length === 0;
+  }
 
   if (strict) policyAndCoverage(report, p, !!opts.skipSignature);
 
@@ -470,22 +492,28 @@ function checkSignature(report: Report, p: JsonObject, plan: KeyPlan, opts: EliV
 
   // ---- decode + verify
   let sigBytes: Uint8Array;
+  if (!strict && (b64 === null || b64 === '' || b64 === false || (Array.isArray(b64) && b64.length === 0) || (isJsonObject(b64) && Object.keys(b64).length === 0))) {
+    // upstream: `if not signature_b64`
+    report.fail('signature', 'signature', 'SIGNATURE_MISSING', 'signature_b64 is missing or empty');
+    return { ok: false, keyFailed: false, upstreamMessage: 'Signature: Missing signature_b64' };
+  }
   if (typeof b64 !== 'string') {
     report.fail('signature', 'signature', 'SIGNATURE_INVALID', 'signature_b64 is not a string');
     return { ok: false, keyFailed: false, upstreamMessage: 'Signature: Signature verification failed: ' };
   }
   try {
-    sigBytes = strict ? parseBase64(b64) : bytesView(Buffer.from(b64, 'base64'));
+    // compat: base64.b64decode (non-alphabet characters discarded, padding required)
+    sigBytes = strict ? parseBase64(b64) : pythonB64decode(b64);
   } catch (e) {
     report.fail('signature', 'signature', 'SIGNATURE_INVALID', `signature_b64: ${(e as Error).message}`);
-    return { ok: false, keyFailed: false };
+    return { ok: false, keyFailed: false, upstreamMessage: e instanceof PythonError ? `Signature: Signature verification failed: ${e.message}` : undefined };
   }
   let msg: Uint8Array;
   try {
     msg = signedMessageBytes(p, plainStrings);
   } catch (e) {
     report.fail('signature', 'input', errCode(e, 'JSON_NOT_CANONICALIZABLE'), `signed message cannot be canonicalised: ${(e as Error).message}`);
-    return { ok: false, keyFailed: false, upstreamMessage: `Signature: Signature verification failed: ${(e as Error).message}` };
+    return { ok: false, keyFailed: false, upstreamMessage: `Signature: Signature verification failed: ${pythonC14nError(signedMessage(p)) ?? (e as Error).message}` };
   }
   for (const c of chosen) {
     const a = safeAlg(c.key);
@@ -513,6 +541,20 @@ function checkSignature(report: Report, p: JsonObject, plan: KeyPlan, opts: EliV
   }
   report.fail('signature', 'signature', 'SIGNATURE_INVALID', `RS256 signature does not verify with ${chosen.map(sourceOf).join(', ')}`);
   return { ok: false, keyFailed: false, upstreamMessage: 'Signature: Signature verification failed: ' };
+}
+
+/** Compat: the exception upstream's compute_halo_chain raises first (blocks in order), as Python prints it. */
+function haloPythonError(p: JsonObject): string | undefined {
+  let prev: string | undefined;
+  for (const b of HALO_BLOCKS) {
+    const o: JsonObject = {};
+    if (prev !== undefined) o.previous_hash = prev;
+    for (const f of HALO_BLOCK_FIELDS[b]) o[f] = getField(p, f);
+    const err = pythonC14nError(o);
+    if (err !== undefined) return err;
+    prev = c14nHash(o);
+  }
+  return undefined;
 }
 
 function sourceOf(c: ResolvedKey): string {

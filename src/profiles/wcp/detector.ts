@@ -3,9 +3,10 @@ import path from 'node:path';
 import type { Detector, VerifyInput, VerifyOptions } from '../../verify/input.ts';
 import { Report } from '../../verify/report.ts';
 import { isJsonObject } from '../../kernel/json/index.ts';
+import { parsePythonJson } from '../../kernel/json/pyjson.ts';
 import { MANIFEST_FILE, DEFAULT_HMAC_ENV } from './manifest.ts';
 import { verifyPackage, loadBanList, secretFromEnv, FORMAT } from './verify.ts';
-import { looksLikeRegistryRecord, verifyRecordReport } from './registry.ts';
+import { looksLikeRegistryRecord, parseRecord, verifyRecordReport } from './registry.ts';
 import type { PackageOrder } from './package-hash.ts';
 
 /** A directory holding `manifest.json` with `schema_version: "awp.v1"`. */
@@ -15,7 +16,11 @@ function isWcpPackage(input: VerifyInput): boolean {
   try {
     const st = fs.statSync(f);
     if (!st.isFile() || st.size > 1024 * 1024) return false;
-    return /"schema_version"\s*:\s*"awp\.v1"/.test(fs.readFileSync(f, 'utf8'));
+    const bytes = fs.readFileSync(f);
+    if (/"schema_version"\s*:\s*"awp\.v1"/.test(bytes.toString('utf8'))) return true;
+    // written with escapes (`"\u0061wp.v1"`) or by a lenient writer: look at the value as pyhall's json.loads reads it
+    const v = parsePythonJson(bytes, { source: 'text', maxDepth: 64 });
+    return isJsonObject(v) && v.schema_version === 'awp.v1';
   } catch {
     return false;
   }
@@ -52,7 +57,9 @@ const recordDetector: Detector = {
   detect: (input) => !input.isDirectory && looksLikeRegistryRecord(input.json),
   async verify(input: VerifyInput, opts: VerifyOptions): Promise<Report> {
     if (!isJsonObject(input.json)) return new Report('wcp.registry-record', opts.mode).fail('input', 'input', 'INPUT_INVALID', 'a registry record must be a JSON object');
-    return verifyRecordReport(input.json, opts.mode);
+    // compat: the bytes parsed as /enroll's json.loads does (NaN, lone surrogates, BOM, last duplicate wins)
+    const record = opts.mode === 'compat' && input.bytes ? parseRecord(input.bytes, 'compat') : input.json;
+    return verifyRecordReport(record, opts.mode);
   },
 };
 

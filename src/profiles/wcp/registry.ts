@@ -6,30 +6,43 @@
  */
 import { EvidentError } from '../../kernel/errors.ts';
 import { canonicalizePython, isJsonObject, parseJson, type JsonObject, type JsonValue } from '../../kernel/json/index.ts';
+import { parsePythonJsonFast } from '../../kernel/json/pyjson.ts';
 import { sha256Hex, timingSafeEqualString } from '../../kernel/digest.ts';
 import { Report, type Mode } from '../../verify/report.ts';
 
 export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
 
-export function artifactHashPreimage(record: JsonObject): string {
+/**
+ * The hashed text. `compat` writes what Python's json.dumps writes for every value `/enroll` accepts (allow_nan is
+ * on by default: `NaN`, `Infinity`, and a lone surrogate as `\udXXX`); strict refuses those
+ * (JSON_NOT_CANONICALIZABLE).
+ */
+export function artifactHashPreimage(record: JsonObject, mode: Mode = 'strict'): string {
   const o: JsonObject = {};
   for (const [k, v] of Object.entries(record)) if (k !== 'artifact_hash') o[k] = v;
-  return canonicalizePython(o, { ensureAscii: true });
+  return canonicalizePython(o, mode === 'compat' ? { ensureAscii: true, allowNan: true, loneSurrogates: true } : { ensureAscii: true });
 }
 
-export function computeArtifactHash(record: JsonObject): string {
-  return 'sha256:' + sha256Hex(artifactHashPreimage(record));
+export function computeArtifactHash(record: JsonObject, mode: Mode = 'strict'): string {
+  return 'sha256:' + sha256Hex(artifactHashPreimage(record, mode));
 }
 
+/**
+ * Parse a record. Strict: the lossless parser, duplicate keys rejected. Compat: as Flask's `request.get_json`
+ * (`json.loads` of the body bytes: BOM skipped, NaN/Infinity, lone surrogate escapes, last duplicate wins).
+ */
 export function parseRecord(bytes: Uint8Array | string, mode: Mode = 'strict'): JsonObject {
-  const v: JsonValue = parseJson(bytes, { duplicateKeys: mode === 'strict' ? 'reject' : 'last-wins', maxBytes: MAX_RECORD_BYTES, maxDepth: 64 });
+  const v: JsonValue =
+    mode === 'compat'
+      ? parsePythonJsonFast(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes, { source: 'bytes', maxBytes: MAX_RECORD_BYTES, maxDepth: 512 })
+      : parseJson(bytes, { duplicateKeys: 'reject', maxBytes: MAX_RECORD_BYTES, maxDepth: 64 });
   if (!isJsonObject(v)) throw new EvidentError('INPUT_INVALID', 'a registry record must be a JSON object');
   return v;
 }
 
 /** `verify_artifact_hash`: exact string comparison (constant time) including the `sha256:` prefix. */
-export function verifyArtifactHash(record: JsonObject): { ok: boolean; expected: string; actual: unknown } {
-  const expected = computeArtifactHash(record);
+export function verifyArtifactHash(record: JsonObject, mode: Mode = 'strict'): { ok: boolean; expected: string; actual: unknown } {
+  const expected = computeArtifactHash(record, mode);
   const actual = record.artifact_hash;
   return { ok: typeof actual === 'string' && timingSafeEqualString(expected, actual), expected, actual };
 }
@@ -48,7 +61,7 @@ export function verifyRecordReport(record: JsonObject, mode: Mode): Report {
   const caps = record.capabilities;
   if (!Array.isArray(caps) || caps.length === 0) return report.fail('record.capabilities', 'input', 'INPUT_INVALID', 'capabilities must be a non-empty list');
   report.pass('record', 'registry record fields present');
-  const r = verifyArtifactHash(record);
+  const r = verifyArtifactHash(record, mode);
   if (r.ok) report.pass('artifact_hash', 'artifact_hash matches the record', { expected: r.expected, actual: String(r.actual) });
   else report.fail('artifact_hash', 'integrity', 'DENY_WORKER_TAMPERED', 'artifact_hash mismatch — record was tampered', { expected: r.expected, actual: String(r.actual) });
   return report;

@@ -1,0 +1,120 @@
+/**
+ * ELI compat mode against verdicts observed from upstream `tools/eli_verify.py` (Swixixle/Swixixle@6e445a6, run in
+ * a scratch folder; see test/compat-upstream/eli.json `how`). Each case: compat gives upstream's exit code and the
+ * object upstream prints with --json; strict gives its own verdict.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { verifyEliBytes } from '../src/profiles/eli/verify.ts';
+import { pythonB64decode } from '../src/profiles/eli/pycompat.ts';
+import { bytesInput, verifyAny } from '../src/verify/detect.ts';
+
+const repoRoot = path.resolve(import.meta.dirname, '..');
+const V = path.resolve(repoRoot, '../shared/vectors/eli/upstream');
+const BIN = path.resolve(repoRoot, 'bin/evident.js');
+const DATA = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'compat-upstream/eli.json'), 'utf8')) as {
+  cases: Array<{ name: string; what: string; args: string[]; packet?: string; packet_b64?: string; upstream_exit: number; upstream_json: unknown }>;
+};
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-compat-eli-'));
+test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Strict mode's own verdict for each case (exit code). */
+const STRICT: Record<string, number> = {
+  'sig-unpadded': 3, // strict base64: padding required
+  'sig-base64url': 3,
+  'sig-base64url-unpadded': 3,
+  'sig-whitespace': 3, // strict base64: no characters outside the alphabet
+  'sig-junk-chars': 3,
+  'sig-after-padding': 3,
+  'nan-halo': 10, // strict parse refuses NaN / Infinity / lone surrogates: input
+  'infinity-halo': 10,
+  'overflow-halo': 10, // 1e400 parses, but json_c14n_v1 cannot write it
+  'surrogate-halo': 10,
+  'nan-uncovered': 10,
+  'nan-signed-only': 10,
+  'surrogate-signed-only': 10,
+  'nan-skip-signature': 10,
+  'gateway-envelope': 0, // strict unwraps the receipt (with a warning that the envelope is unauthenticated)
+  'duplicate-key-last-wins': 10, // duplicate keys rejected
+  'duplicate-key-first-is-real': 10,
+  bom: 10,
+};
+
+const bytesOf = (c: (typeof DATA.cases)[number]) => (c.packet_b64 !== undefined ? Buffer.from(c.packet_b64, 'base64') : Buffer.from(c.packet!, 'utf8'));
+const argsOf = (c: (typeof DATA.cases)[number]) => c.args.map((a) => a.replace('{vectors}/', V + '/'));
+const jwkOf = (c: (typeof DATA.cases)[number]) => {
+  const i = c.args.indexOf('--jwk');
+  return i >= 0 ? [argsOf(c)[i + 1]!] : undefined;
+};
+
+test('every observed class has a strict verdict recorded', () => {
+  assert.deepEqual(DATA.cases.map((c) => c.name).sort(), Object.keys(STRICT).sort());
+});
+
+for (const c of DATA.cases) {
+  test(`eli compat = upstream: ${c.name} (${c.what}) exit ${c.upstream_exit}`, async () => {
+    const skip = c.args.includes('--skip-signature');
+    const v = await verifyEliBytes(bytesOf(c), { mode: 'compat', jwkFiles: jwkOf(c), skipSignature: skip });
+    assert.equal(v.upstreamExit, c.upstream_exit);
+    assert.equal(v.report.exitCode, c.upstream_exit);
+    assert.deepEqual(v.upstream, c.upstream_json);
+    const s = await verifyEliBytes(bytesOf(c), { mode: 'strict', jwkFiles: jwkOf(c), skipSignature: skip });
+    assert.equal(s.report.exitCode, STRICT[c.name], JSON.stringify(s.report.toJSON().checks.filter((x) => !x.ok)));
+  });
+}
+
+test('eli verify CLI --mode compat --upstream-json: exit code and stdout as upstream; strict its own', () => {
+  for (const name of ['sig-unpadded', 'sig-base64url', 'surrogate-halo', 'nan-signed-only', 'gateway-envelope', 'duplicate-key-last-wins', 'bom']) {
+    const c = DATA.cases.find((x) => x.name === name)!;
+    const f = path.join(tmp, `${name}.json`);
+    fs.writeFileSync(f, bytesOf(c));
+    const r = spawnSync(process.execPath, [BIN, 'eli', 'verify', f, ...argsOf(c), '--mode', 'compat', '--upstream-json'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, c.upstream_exit, `${name}: ${r.stdout} ${r.stderr}`);
+    if (c.upstream_json === null) assert.equal(r.stdout, '');
+    else assert.deepEqual(JSON.parse(r.stdout), c.upstream_json, name);
+    const s = spawnSync(process.execPath, [BIN, 'eli', 'verify', f, ...argsOf(c), '--json'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(s.status, STRICT[name], `${name} strict: ${s.stdout}`);
+    assert.equal(JSON.parse(s.stdout).exitCode, STRICT[name]);
+  }
+  // the envelope is unwrapped in compat only when asked
+  const env = DATA.cases.find((x) => x.name === 'gateway-envelope')!;
+  const f = path.join(tmp, 'env.json');
+  fs.writeFileSync(f, bytesOf(env));
+  const r = spawnSync(process.execPath, [BIN, 'eli', 'verify', f, ...argsOf(env), '--mode', 'compat', '--unwrap', '--json'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stdout);
+});
+
+test('generic verify --mode compat: duplicate-key packet and gateway envelope get the upstream verdict', async () => {
+  for (const name of ['duplicate-key-last-wins', 'duplicate-key-first-is-real', 'gateway-envelope', 'nan-halo', 'sig-unpadded']) {
+    const c = DATA.cases.find((x) => x.name === name)!;
+    const compat = await verifyAny(bytesInput(bytesOf(c)), { mode: 'compat', jwk: jwkOf(c) });
+    assert.equal(compat.format, 'eli.packet', name);
+    assert.equal(compat.exitCode, c.upstream_exit, `${name}: ${JSON.stringify(compat.toJSON())}`);
+    const strict = await verifyAny(bytesInput(bytesOf(c)), { mode: 'strict', jwk: jwkOf(c) });
+    assert.equal(strict.exitCode, STRICT[name], name);
+  }
+});
+
+test('pythonB64decode follows binascii.a2b_base64 (non-strict), observed with CPython 3.11', () => {
+  // python3 -c 'import base64; print(base64.b64decode(S).hex())' for each S
+  const ok: Array<[string, string]> = [
+    ['QUJD', '414243'],
+    ['QUI=', '4142'],
+    ['QQ==', '41'],
+    ['Q!U\nJ D', '414243'],
+    ['QQ==QUJD', '41'],
+    ['QUI=QUJD', '4142'],
+    ['QQ=Q=', '4104'], // a data character after a pad resets the pad count
+    ['', ''],
+    ['-_-_', ''], // base64url letters are discarded
+  ];
+  for (const [s, hex] of ok) assert.equal(Buffer.from(pythonB64decode(s)).toString('hex'), hex, JSON.stringify(s));
+  assert.throws(() => pythonB64decode('QUI'), /Incorrect padding/);
+  assert.throws(() => pythonB64decode('QQ='), /Incorrect padding/);
+  assert.throws(() => pythonB64decode('QUJDQ'), /number of data characters \(5\) cannot be 1 more than a multiple of 4/);
+  assert.throws(() => pythonB64decode('QUJDé'), /only ASCII/);
+});
