@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI straight from a clone: tsx compiles on load, so `npm ci` is the only set-up step.
-import { register } from 'tsx/esm/api';
-register();
-const { main } = await import('../src/cli/main.ts');
+// The evident CLI: runs the compiled JavaScript in dist/ (built by `npm run build`, which `npm ci` runs as `prepare`).
+import { main } from '../dist/cli/main.js';
+
 await main(process.argv);

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { buildProgram } from '../src/cli/main.ts';
+import { buildFullProgram } from '../src/cli/main.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-canon-'));
@@ -61,13 +61,13 @@ test('evident digest: stdin, files, several files, errors', () => {
   assert.equal(run(['digest', tmp]).code, 10);
 });
 
-test('every command has a description and --help exits 0', () => {
-  const walk = (c: ReturnType<typeof buildProgram>, names: string[]): string[][] => {
+test('every command has a description and --help exits 0', async () => {
+  const walk = (c: Awaited<ReturnType<typeof buildFullProgram>>, names: string[]): string[][] => {
     const out: string[][] = [names];
     for (const s of c.commands) out.push(...walk(s as never, [...names, s.name()]));
     return out;
   };
-  const program = buildProgram();
+  const program = await buildFullProgram();
   const all = walk(program, []);
   assert.ok(all.length > 8);
   for (const names of all) {

@@ -6,13 +6,24 @@ import { parseRfc3339 } from '../kernel/time.ts';
 import { ExitCode, Report } from '../verify/report.ts';
 import { renderHuman } from '../verify/render.ts';
 import { readFileShared } from '../store/files.ts';
-import { SHARED_READ_MIN_BYTES } from '../verify/detect.ts';
+import { SHARED_READ_MIN_BYTES } from '../verify/input.ts';
 
 /** Print a report per the contract: `--json` → exactly one JSON object on stdout; else human lines on stdout. */
 export function emitReport(report: Report, opts: { json?: boolean }): void {
   if (opts.json) process.stdout.write(JSON.stringify(report.toJSON()) + '\n');
-  else process.stdout.write(renderHuman(report, { color: process.stdout.isTTY === true }));
+  else process.stdout.write(renderHuman(report, { color: useColor(process.stdout) }));
   process.exitCode = report.exitCode;
+}
+
+/**
+ * Whether to colour output on `stream`: NO_COLOR (any non-empty value) turns colour off, FORCE_COLOR turns it on
+ * (except `0`/`false`), TERM=dumb turns it off; otherwise colour only on a terminal. (no-color.org, force-color.org)
+ */
+export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NO_COLOR) return false;
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR.toLowerCase() !== 'false';
+  if (env.TERM === 'dumb') return false;
+  return stream.isTTY === true;
 }
 
 /** Read a file argument, or stdin for `-` / absent. Throws EvidentError(IO_ERROR). */

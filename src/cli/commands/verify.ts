@@ -1,8 +1,9 @@
+// TEMPORARY NOTE FROM THE LEAD TO EVERY AGENT IN THIS TREE: read /tmp/briefs/common.md now (working conditions: other agents edit this tree concurrently; no npm install; no full test suite; commit only your own paths; deadline 00:55 UTC). The lead removes this line.
 import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import path from 'node:path';
 import { action, emitReport, readInput } from '../util.ts';
-import { loadVerifyInput, verifyAny, listFormats, type VerifyOptions } from '../../verify/detect.ts';
+import { bytesInput, loadVerifyInput, verifyAny, listFormats, type VerifyOptions } from '../../verify/detect.ts';
 import { Report } from '../../verify/report.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -17,7 +18,7 @@ export function register(program: Command): void {
         'WCP packages, ELI packets, CPHAR attestations (with --challenge), H4MK containers, tlog-proofs,\n' +
         'DSSE envelopes and signed notes. Exit codes: 0 valid, 1 policy, 2 integrity, 3 signature, 4 key, 10 input.',
     )
-    .argument('<artifact>', 'file or directory to verify')
+    .argument('<artifact>', 'file or directory to verify, or - for stdin')
     .option('--key <file>', 'pinned public key (PEM, JWK or vkey); repeatable', collect)
     .option('--trust <file>', 'trust store file (JSON)')
     .option('--log-key <key>', 'pinned transparency-log key (vkey string or file) for tlog-proofs')
@@ -41,7 +42,7 @@ export function register(program: Command): void {
     .addHelpText('after', () => `\nKnown formats: ${listFormats().join(', ') || '(none registered)'}`)
     .action(
       action(async (artifact: string, o: Record<string, any>) => {
-        if (!fs.existsSync(artifact)) {
+        if (artifact !== '-' && !fs.existsSync(artifact)) {
           emitReport(new Report(o.format ?? 'unknown', o.mode).fail('input', 'input', 'INPUT_UNREADABLE', `cannot read ${artifact}: no such file or directory`), o);
           return;
         }
@@ -70,7 +71,9 @@ export function register(program: Command): void {
           certificateIdentityRegexp: o.certificateIdentityRegexp,
           certificateOidcIssuer: o.certificateOidcIssuer,
         };
-        const report = await verifyAny(loadVerifyInput(artifact), opts, o.format);
+        // `-` reads the artifact from stdin (so `evident sign … | evident verify - …` works)
+        const input = artifact === '-' ? bytesInput(readInput('-')) : loadVerifyInput(artifact);
+        const report = await verifyAny(input, opts, o.format);
         emitReport(report, o);
       }),
     );
