@@ -19,10 +19,11 @@ import { dsseDetector } from '../verify/kernel-detectors.ts';
 import { detectors as logDetectors } from '../log/detector.ts';
 import { parseTlogProof } from '../log/tlogproof.ts';
 import { RECEIPT_FORMAT, receiptEntry } from './receipt.ts';
+import { RECEIPT_FORMAT_V2, receiptV2Entry } from './receipt-v2.ts';
 import type { DsseEnvelope } from '../kernel/dsse.ts';
 
 function isReceipt(v: JsonValue | undefined): boolean {
-  return isJsonObject(v) && v.format === RECEIPT_FORMAT;
+  return isJsonObject(v) && (v.format === RECEIPT_FORMAT || v.format === RECEIPT_FORMAT_V2);
 }
 
 async function verifyReceipt(input: VerifyInput, opts: VerifyOptions, profiles: readonly StatementProfile[]): Promise<Report> {
@@ -32,13 +33,21 @@ async function verifyReceipt(input: VerifyInput, opts: VerifyOptions, profiles: 
     return report.fail('shape', 'input', 'RECEIPT_INVALID', 'receipt needs "id", "envelope", "log.index" and "tlog_proof"');
   }
   let entry: Uint8Array;
+  // v2 (./receipt-v2.ts): the entry is the Rekor v2 dsse body the tlog-proof carries, checked against the envelope
+  const v2 = (r as { format?: unknown }).format === RECEIPT_FORMAT_V2;
+  let bodyProblems: string[] = [];
   try {
-    entry = receiptEntry(r.envelope as DsseEnvelope);
+    if (v2) ({ entry, problems: bodyProblems } = receiptV2Entry(r.tlog_proof, r.envelope));
+    else entry = receiptEntry(r.envelope as DsseEnvelope);
   } catch (e) {
-    return report.fail('shape', 'input', (e as { code?: string }).code ?? 'RECEIPT_INVALID', `envelope cannot be canonicalised: ${(e as Error).message}`);
+    return report.fail('shape', 'input', (e as { code?: string }).code ?? 'RECEIPT_INVALID', v2 ? `no usable Rekor v2 log entry: ${(e as Error).message}` : `envelope cannot be canonicalised: ${(e as Error).message}`);
   }
-  report.pass('shape', 'evident.receipt/v1 bundle');
-  report.compare('id', 'integrity', 'ID_MISMATCH', 'receipt id (sha256 of the canonical envelope)', sha256Digest(entry), r.id);
+  report.pass('shape', v2 ? `${RECEIPT_FORMAT_V2} bundle` : 'evident.receipt/v1 bundle');
+  report.compare('id', 'integrity', 'ID_MISMATCH', v2 ? 'receipt id (sha256 of the log entry)' : 'receipt id (sha256 of the canonical envelope)', sha256Digest(entry), r.id);
+  if (v2) {
+    if (bodyProblems.length) for (const m of bodyProblems) report.fail('log.body', 'integrity', 'ENTRY_MISMATCH', m);
+    else report.pass('log.body', 'the Rekor v2 dsse entry matches the envelope (payload hash, signature, verifier key)');
+  }
 
   const env = await runDetector(dsseDetector, bytesInput(new TextEncoder().encode(JSON.stringify(r.envelope))), { ...opts, logKey: undefined });
   report.merge(env, 'envelope.');

@@ -16,14 +16,15 @@
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { assembleProof, inclusionProofPlan, planNodeIds } from '../log/merkle.ts';
-import { formatTlogProof } from '../log/tlogproof.ts';
+import { formatTlogProof, parseTlogProof } from '../log/tlogproof.ts';
+import { EvidentError } from '../kernel/errors.ts';
 import { sha256Digest } from '../kernel/digest.ts';
-import { parseDsse, type DsseEnvelope } from '../kernel/dsse.ts';
+import { checkDsse, parseDsse, type DsseEnvelope } from '../kernel/dsse.ts';
 import { toBase64 } from '../kernel/encoding.ts';
 import { NOTE_SIG_ED25519 } from '../kernel/note.ts';
 import { rawPublicKey } from '../kernel/keys.ts';
 import { buildEnvelopeAsync, type IssuerKey, type ReceiptLog, type ReceiptRequest } from './receipt.ts';
-import { dsseEntryBody } from './rekor-v2.ts';
+import { checkDsseEntryBody, dsseEntryBody } from './rekor-v2.ts';
 
 export const RECEIPT_FORMAT_V2 = 'evident.receipt/v2';
 
@@ -85,4 +86,18 @@ export async function receiptV2At(log: ReceiptV2Log, stored: { envelope: DsseEnv
   };
   if (stored.timestamp) receipt.rfc3161_timestamp = toBase64(stored.timestamp);
   return receipt;
+}
+
+/**
+ * The log entry of a v2 receipt (the tlog-proof's `extra`), checked against the envelope: a canonical dsse 0.0.2
+ * body with the envelope's payload hash and signature, naming a key that verifies that signature. Throws coded
+ * errors when there is no usable entry; inconsistencies are returned as problems (integrity).
+ */
+export function receiptV2Entry(tlogProof: string, envelope: unknown): { entry: Uint8Array; problems: string[] } {
+  const p = parseTlogProof(tlogProof);
+  if (!p.extra) throw new EvidentError('RECEIPT_INVALID', 'the tlog-proof carries no entry (extra line)');
+  const check = checkDsseEntryBody(p.extra, envelope);
+  const problems = [...check.problems];
+  if (!checkDsse(envelope, () => check.key).results.some((x) => x.status === 'verified')) problems.push('the key named by the log entry does not verify the envelope signature');
+  return { entry: p.extra, problems };
 }
