@@ -42,8 +42,19 @@ const receipt: Detector = {
   detect: (i: VerifyInput) => !i.isDirectory && i.json !== undefined && looksLikeReceipt(toPlain(i.json as JsonValue)),
   verify: async (i: VerifyInput, o: VerifyOptions) => {
     if (!i.bytes || i.json === undefined) return new Report('hashmatch.receipt', o.mode).fail('input', 'input', 'INPUT_INVALID', 'receipt bytes missing');
-    const v = toPlain(i.json);
-    return o.mode === 'compat' ? verifyReceiptFileCompat(v, o) : verifyReceiptFileStrict(i.path, v, i.bytes, o);
+    if (o.mode === 'compat') {
+      // upstream reads receipts as UTF-8 text and JSON.parse-s them (last duplicate wins, no NaN)
+      let v: unknown;
+      try {
+        v = JSON.parse(Buffer.from(i.bytes).toString('utf8'));
+      } catch (e) {
+        const r = new Report('hashmatch.receipt', o.mode).fail('input', 'input', 'JSON_SYNTAX', `receipt is not JSON: ${(e as Error).message}`);
+        r.exitOverride = 1;
+        return r;
+      }
+      return verifyReceiptFileCompat(v, o);
+    }
+    return verifyReceiptFileStrict(i.path, toPlain(i.json), i.bytes, o);
   },
 };
 

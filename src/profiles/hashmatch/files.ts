@@ -41,6 +41,15 @@ export function readJson(file: string, strict: boolean): JsonResult {
     const v = parseJson(r.bytes, { duplicateKeys: strict ? 'reject' : 'last-wins', numbers: 'native', maxDepth: 200 });
     return { kind: 'ok', bytes: r.bytes, value: toPlain(v) };
   } catch (e) {
+    if (!strict) {
+      // compat: upstream reads the file as UTF-8 text (invalid bytes become U+FFFD) and JSON.parse-s it, which also
+      // takes lone surrogate escapes
+      try {
+        return { kind: 'ok', bytes: r.bytes, value: JSON.parse(Buffer.from(r.bytes).toString('utf8')) as unknown };
+      } catch {
+        // (report the lossless parser's message)
+      }
+    }
     return { kind: 'error', code: (e as { code?: string }).code ?? 'JSON_SYNTAX', message: `${path.basename(file)}: ${(e as Error).message}` };
   }
 }

@@ -13,7 +13,6 @@ import { deriveMatchSeed, matchIdFromSeed, checkReveal, revealedMatchSeed, type 
 import { checkReceiptShape, embeddedKey, verifyReceiptWith, type Receipt } from './receipt.ts';
 import { loadTrusted, checkReceiptSignature, type TrustedKeys } from './keys.ts';
 import { loadPublicKey } from '../../store/keyfiles.ts';
-import { samePublicKey } from '../../kernel/keys.ts';
 import { BUNDLE_RECEIPT_TYPE, computeBundlePayload } from './bundle.ts';
 import { stableStringify } from './stable.ts';
 
@@ -491,6 +490,14 @@ export function compatTournament(report: Report, dir: string): number {
   return worst;
 }
 
+function spkiHex(k: import('node:crypto').KeyObject): string {
+  try {
+    return (k.export({ type: 'spki', format: 'der' }) as Buffer).toString('hex');
+  } catch {
+    return '';
+  }
+}
+
 /** Upstream verifyReceipt on a single receipt (embedded key), optionally against a provided key. Returns error strings. */
 function compatReceiptErrors(label: string, v: unknown, pub: import('node:crypto').KeyObject | undefined): string[] {
   const errs: string[] = [];
@@ -502,7 +509,8 @@ function compatReceiptErrors(label: string, v: unknown, pub: import('node:crypto
   const emb = embeddedKey(r, true);
   if (!emb || !verifyReceiptWith(r, emb, true)) errs.push(`${label}: receipt signature does not match receipt publicKey`);
   if (pub) {
-    if (!emb || !samePublicKey(emb, pub)) errs.push(`${label}: receipt publicKey does not match provided public key`);
+    // upstream compares the receipt's publicKey text with the provided key's SPKI DER hex (lower case) as strings
+    if (r.publicKey !== spkiHex(pub)) errs.push(`${label}: receipt publicKey does not match provided public key`);
     if (!verifyReceiptWith(r, pub, true)) errs.push(`${label}: receipt signature does not match provided public key`);
   }
   return errs;
@@ -632,7 +640,11 @@ export function compatValidateBundle(report: Report, dir: string, requireSignatu
     if (man.kind === 'ok') f.manifestHash = manifestCoreHash(man.value);
     facts.push(f);
     const rec = readJson(path.join(d, 'receipt.json'), false);
-    if (rec.kind === 'ok') {
+    if (rec.kind === 'error') {
+      // upstream: a receipt.json JSON.parse refuses (bytes after the JSON…) is a signatures-check error
+      report.fail(`${p}signatures`, 'input', rec.code, `${p}receipt.json: ${rec.message}`);
+      exit = 1;
+    } else if (rec.kind === 'ok') {
       const errs = compatReceiptErrors(`${p}receipt`, rec.value, undefined);
       const pl = obj(obj(rec.value)?.payload) ?? {};
       if (pl.logHash !== f.logHash) errs.push(`${p}receipt: logHash mismatch`);
@@ -653,7 +665,10 @@ export function compatValidateBundle(report: Report, dir: string, requireSignatu
     exit = 1;
   }
   const tr = readJson(path.join(dir, 'tournament_receipt.json'), false);
-  if (tr.kind === 'ok') {
+  if (tr.kind === 'error') {
+    report.fail('signatures', 'input', tr.code, `tournament receipt: ${tr.message}`);
+    exit = 1;
+  } else if (tr.kind === 'ok') {
     const errs = compatReceiptErrors('tournament receipt', tr.value, undefined);
     const pl = obj(obj(tr.value)?.payload) ?? {};
     if (pl.truthBundleHash !== truthBundleHashLogs(logHashes)) errs.push('tournament receipt: truthBundleHash mismatch');
