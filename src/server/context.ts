@@ -31,6 +31,8 @@ export interface ServerOptions {
   log: TransparencyLog;
   /** C2SP vkey of the log key (published at /v1/log). */
   logVkey: string;
+  /** Sigstore compatibility: the TSA, the log key's start, the receipt format issued (routes/sigstore.ts). */
+  sigstore?: import('./sigstore-options.ts').SigstoreServerOptions;
   /** Per-token limits on authenticated (write) routes. */
   rateLimit?: RateLimitOptions;
   /** Extra route modules (same signature as src/server/routes/*), registered after the built-in ones. */

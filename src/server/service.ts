@@ -20,6 +20,8 @@ import { noteSigner, formatVkey } from '../kernel/note.ts';
 import { toPublicKey } from '../kernel/keys.ts';
 import { loadSealedEngine } from '../profiles/h4/sealing.ts';
 import { secretFromEnv } from '../profiles/wcp/verify.ts';
+import { openTsaStore } from '../tsa/store.ts';
+import type { IssuedReceiptFormat } from './sigstore-options.ts';
 
 export const DEFAULT_ORIGIN = 'localhost/evident';
 
@@ -37,6 +39,8 @@ export interface ServiceOptions {
   engineEnv?: Record<string, string | undefined>;
   /** WCP attestation HMAC secret (ServerOptions.wcpHmacSecret); default the WCP_ATTEST_HMAC_KEY environment variable. */
   wcpHmacSecret?: string;
+  /** What POST /v1/receipts issues (default evident.receipt/v1; `evident serve` defaults to v2, docs/sigstore.md). */
+  receiptFormat?: IssuedReceiptFormat;
 }
 
 export interface RunningService {
@@ -69,6 +73,9 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     }
   }
   const logPriv = loadPrivateKey(path.join(logKeyDir, KEY_DIR_FILES.private));
+  // the RFC 3161 TSA key and chain beside the other service keys (created on first start; private keys 0600)
+  const tsa = await openTsaStore(path.join(o.dataDir, 'keys', 'tsa'));
+  const sigstore = { tsa, logValidFrom: fs.statSync(path.join(logKeyDir, KEY_DIR_FILES.private)).mtime.toISOString(), receiptFormat: o.receiptFormat ?? ('evident.receipt/v1' as const) };
 
   const dbUrl = o.db ?? `sqlite:${path.join(o.dataDir, 'evident.db')}`;
   const db = await openDb(dbUrl);
@@ -89,7 +96,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   let app: FastifyInstance | undefined;
   let address: string;
   try {
-    app = await buildServer({ db, tokens, log, logVkey: formatVkey(log.origin, toPublicKey(logPriv)), keys: keyRing.keys, keyRing, logger: o.logger ?? false, rateLimit: o.rateLimit, engine, wcpHmacSecret: o.wcpHmacSecret ?? secretFromEnv() });
+    app = await buildServer({ sigstore, db, tokens, log, logVkey: formatVkey(log.origin, toPublicKey(logPriv)), keys: keyRing.keys, keyRing, logger: o.logger ?? false, rateLimit: o.rateLimit, engine, wcpHmacSecret: o.wcpHmacSecret ?? secretFromEnv() });
     address = await app.listen({ host: o.host, port: o.port });
   } catch (e) {
     // a failed start (route set-up, port in use) must not leave the database or the log sequencer open

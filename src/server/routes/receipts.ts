@@ -3,6 +3,7 @@
  *
  *   POST /v1/receipts        issue    ../receipt-request.ts body → 201 receipt (400 / 422 refusals, 503 no key)
  *   GET  /v1/receipts/{id}   public   a receipt by id, with a proof against the latest checkpoint (404)
+ *   GET  /v1/receipts/{id}/sigstore   public   an evident.receipt/v2 receipt as a Sigstore bundle v0.3 (404; 409 for v1)
  *
  * Formats eli and wcp hash Python json.dumps forms (`1.0` ≠ `1`): POST bodies are parsed losslessly
  * (../lossless-body.ts).
@@ -15,16 +16,20 @@ import { receiptBodySchema, toReceiptRequest, checkReceiptPolicy, refusalStatus,
 import { WcpStore } from '../wcp-store.ts';
 import { useLosslessJsonBodies, losslessBody } from '../lossless-body.ts';
 import type { RouteContext } from '../context.ts';
+import { RECEIPT_FORMAT_V2 } from '../../receipts/receipt-v2.ts';
+import { SIGSTORE_BUNDLE_V03 } from '../../receipts/sigstore-export.ts';
+import { ReceiptsV2 } from '../receipts-v2.ts';
 
 export const receiptSchema = {
   type: 'object',
   required: ['format', 'id', 'envelope', 'log', 'tlog_proof'],
   properties: {
-    format: { type: 'string', const: RECEIPT_FORMAT },
+    format: { type: 'string', enum: [RECEIPT_FORMAT, RECEIPT_FORMAT_V2] },
     id: { type: 'string' },
     envelope: { type: 'object', additionalProperties: true },
-    log: { type: 'object', properties: { origin: { type: 'string' }, index: { type: 'integer' } } },
+    log: { type: 'object', properties: { origin: { type: 'string' }, index: { type: 'integer' }, key_id: { type: 'string', description: 'v2: base64 C2SP log key id (Sigstore logId)' } } },
     tlog_proof: { type: 'string' },
+    rfc3161_timestamp: { type: 'string', description: 'v2: base64 RFC 3161 TimeStampResp over the signature' },
   },
 } as const;
 
@@ -35,6 +40,7 @@ export async function registerReceipts(app: FastifyInstance, ctx: RouteContext):
   const err = ctx.schemas.error;
   const receipts = await ReceiptIndex.open(opts.db);
   const wcpBans = await WcpStore.open(opts.db);
+  const v2 = await ReceiptsV2.open(opts.db, opts);
 
   await app.register(async (scope) => {
     useLosslessJsonBodies(scope, limits);
@@ -59,7 +65,8 @@ export async function registerReceipts(app: FastifyInstance, ctx: RouteContext):
         let receipt;
         try {
           await checkReceiptPolicy(r, wcpBans);
-          receipt = await issueReceipt(opts.log, { privateKey: active.key, kid: active.kid }, signableRequest(r, active.kid));
+          const key = { privateKey: active.key, kid: active.kid };
+          receipt = v2.issuing ? await v2.issue(key, signableRequest(r, active.kid)) : await issueReceipt(opts.log, key, signableRequest(r, active.kid));
         } catch (e) {
           const status = e instanceof EvidentError ? refusalStatus(e.code) : undefined;
           if (status) return fail(reply, status, (e as EvidentError).code, (e as Error).message);
@@ -79,7 +86,20 @@ export async function registerReceipts(app: FastifyInstance, ctx: RouteContext):
       const index = await receipts.get(req.params.id);
       const entry = index === undefined ? undefined : await opts.log.getEntry(index);
       if (index === undefined || !entry) return fail(reply, 404, 'RECEIPT_NOT_FOUND', `no receipt ${req.params.id}`);
-      return receiptAt(opts.log, JSON.parse(Buffer.from(entry).toString('utf8')), index);
+      return (await v2.at(req.params.id, index, entry)) ?? receiptAt(opts.log, JSON.parse(Buffer.from(entry).toString('utf8')), index);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/receipts/:id/sigstore',
+    { schema: { params: receiptIdParams, response: { 200: { type: 'object', additionalProperties: true }, 404: err, 409: err } } },
+    async (req, reply) => {
+      const index = await receipts.get(req.params.id);
+      const entry = index === undefined ? undefined : await opts.log.getEntry(index);
+      if (index === undefined || !entry) return fail(reply, 404, 'RECEIPT_NOT_FOUND', `no receipt ${req.params.id}`);
+      const receipt = await v2.at(req.params.id, index, entry);
+      if (!receipt) return fail(reply, 409, 'RECEIPT_NOT_EXPORTABLE', `${req.params.id} is an evident.receipt/v1 receipt: its log entry is not a Rekor entry body, so no Sigstore bundle exists for it`);
+      return reply.type(SIGSTORE_BUNDLE_V03).send(JSON.stringify(v2.bundle(receipt)));
     },
   );
 }

@@ -1,0 +1,114 @@
+/**
+ * Evident as a private Sigstore (issue #24, docs/sigstore.md), end to end against the real service: receipts of every
+ * receipt format (in-toto, dsse, hashmatch match + tournament, eli, wcp; Ed25519 and, after a rotation, ES256 with
+ * DER signatures) are issued as evident.receipt/v2, exported with GET /v1/receipts/{id}/sigstore, and verified by
+ * sigstore@4's own `verify` with nothing but GET /v1/trusted-root (served to sigstore through a local signed TUF
+ * cache, ./sigstore-tuf-local.ts) and the issuer's public key for the bundle's publicKey hint. Default thresholds:
+ * one tlog entry, one RFC 3161 timestamp. Tampered bundles fail there; Evident's own verifier accepts the receipts.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { verify } from 'sigstore';
+import { testBackends, withService } from './service-env.ts';
+import { localTufOptions } from './sigstore-tuf-local.ts';
+import { verifyAny, bytesInput } from '../src/verify/detect.ts';
+import { parseVkey } from '../src/kernel/note.ts';
+
+const VEC = path.resolve(import.meta.dirname, '../../shared/vectors');
+const HM = path.join(VEC, 'hashmatch/generated');
+const readJson = (f: string) => JSON.parse(fs.readFileSync(f, 'utf8'));
+const b64 = (f: string) => fs.readFileSync(f).toString('base64');
+const matchBody = (dir: string, key?: string) => ({ ...(key ? { key } : {}), manifest: readJson(path.join(dir, 'match_manifest.json')), log_base64: b64(path.join(dir, 'match.jsonl')) });
+const T42 = path.join(HM, 'tournament-42');
+const HALO = readJson(path.join(VEC, 'eli/halo-vectors.json'));
+const RV = readJson(path.join(VEC, 'wcp/registry-artifact-hash-vectors.json'));
+const edge = RV.vectors.find((v: { id: string }) => v.id === 'synthetic-edge');
+
+const BODIES: Array<[string, string | object]> = [
+  ['in-toto', { format: 'in-toto', statement: { _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'a.tar', digest: { sha256: 'ab'.repeat(32) } }], predicateType: 'https://evident.dev/test/v1', predicate: { n: 1 } } }],
+  ['dsse', { format: 'dsse', payload_type: 'text/plain', payload_base64: Buffer.from('hello sigstore').toString('base64') }],
+  ['hashmatch match', { format: 'hashmatch', kind: 'match', match: matchBody(path.join(HM, 'match-7')) }],
+  ['hashmatch tournament', { format: 'hashmatch', kind: 'tournament', tournament: { manifest: readJson(path.join(T42, 'tournament_manifest.json')), matches: fs.readdirSync(path.join(T42, 'matches')).sort().map((k) => matchBody(path.join(T42, 'matches', k), k)) } }],
+  ['eli', `{"format": "eli", "transaction": ${HALO.vectors[0].packet_fields_json_text ?? JSON.stringify(HALO.vectors[0].packet_fields)}}`],
+  ['wcp', `{"format": "wcp", "record": ${edge.record_json_text.replace('sha256:to-be-ignored', edge.expected_artifact_hash)}}`],
+];
+
+for (const [name, dbUrl] of testBackends().slice(0, 1)) {
+  test(`sigstore@4 verifies exported receipts of every format with only /v1/trusted-root (${name})`, async () => {
+    await withService(dbUrl, 'evident-sgs-', { origin: 'test.example/evident', receiptFormat: 'evident.receipt/v2' }, async (s, { dir }) => {
+      const url = s.url;
+      const auth = { authorization: `Bearer ${s.adminToken}` };
+      const post = async (body: string | object) => {
+        const r = await fetch(url + '/v1/receipts', { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+        const j = (await r.json()) as any;
+        assert.equal(r.status, 201, JSON.stringify(j));
+        return j;
+      };
+      const receipts: Array<[string, any]> = [];
+      for (const [label, body] of BODIES) receipts.push([label, await post(body)]);
+      // ES256 issuer: its DSSE signature is DER (what sigstore and cosign expect)
+      const rot = await fetch(url + '/v1/keys/rotate', { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ alg: 'es256' }) });
+      assert.equal(rot.status, 201, await rot.clone().text());
+      receipts.push(['dsse es256', await post(BODIES[1]![1])]);
+      const esSig = Buffer.from(receipts.at(-1)![1].envelope.signatures[0].sig, 'base64');
+      assert.equal(esSig[0], 0x30, 'ES256 DSSE signature is a DER SEQUENCE');
+
+      const trRes = await fetch(url + '/v1/trusted-root');
+      assert.equal(trRes.status, 200);
+      assert.match(trRes.headers.get('content-type') ?? '', /^application\/vnd\.dev\.sigstore\.trustedroot\+json/);
+      const trustedRoot = await trRes.text();
+      const tr = JSON.parse(trustedRoot);
+      const logInfo = (await (await fetch(url + '/v1/log')).json()) as { vkey: string };
+      assert.equal(tr.tlogs[0].baseUrl, 'https://test.example/evident');
+      assert.equal(Buffer.from(tr.tlogs[0].logId.keyId, 'base64').subarray(0, 4).readUInt32BE(0), parseVkey(logInfo.vkey).keyHash, 'logId starts with the checkpoint key hint');
+      assert.equal(tr.timestampAuthorities[0].certChain.certificates.length, 2);
+
+      const keys = ((await (await fetch(url + '/v1/keys')).json()) as { keys: Array<{ kid: string; public_key_pem: string }> }).keys;
+      const keySelector = (hint: string) => keys.find((k) => k.kid === hint)?.public_key_pem ?? '';
+      const options = { ...localTufOptions(dir, trustedRoot), keySelector };
+
+      for (const [label, r] of receipts) {
+        assert.equal(r.format, 'evident.receipt/v2', label);
+        const res = await fetch(`${url}/v1/receipts/${r.id}/sigstore`);
+        assert.equal(res.status, 200, label);
+        assert.match(res.headers.get('content-type') ?? '', /^application\/vnd\.dev\.sigstore\.bundle\.v0\.3\+json/, label);
+        const bundle = (await res.json()) as any;
+        assert.equal(bundle.verificationMaterial.tlogEntries[0].kindVersion.kind, 'dsse');
+        const signer = await verify(bundle, options);
+        assert.ok(signer.key, `${label}: verified`);
+
+        // Evident's own verifier accepts the same receipt (issuer key + log key)
+        const pem = keys.find((k) => k.kid === r.envelope.signatures[0].keyid)!.public_key_pem;
+        const rep = await verifyAny(bytesInput(new TextEncoder().encode(JSON.stringify(r))), { mode: 'strict', keys: [pem], logKey: logInfo.vkey });
+        assert.equal(rep.valid, true, `${label}: ${JSON.stringify(rep.toJSON())}`);
+      }
+
+      // tampering: every change is caught by sigstore's verify
+      const res = await fetch(`${url}/v1/receipts/${receipts[0]![1].id}/sigstore`);
+      const good = (await res.json()) as any;
+      const tampered: Array<[string, (b: any) => void]> = [
+        ['payload', (b) => (b.dsseEnvelope.payload = Buffer.from('{"_type":"x"}').toString('base64'))],
+        ['signature', (b) => { const sig = Buffer.from(b.dsseEnvelope.signatures[0].sig, 'base64'); sig[5] ^= 1; b.dsseEnvelope.signatures[0].sig = sig.toString('base64'); }],
+        ['log entry', (b) => { const body = JSON.parse(Buffer.from(b.verificationMaterial.tlogEntries[0].canonicalizedBody, 'base64').toString()); body.spec.dsseV002.payloadHash.digest = Buffer.alloc(32).toString('base64'); b.verificationMaterial.tlogEntries[0].canonicalizedBody = Buffer.from(JSON.stringify(body)).toString('base64'); }],
+        ['inclusion proof', (b) => { const p = b.verificationMaterial.tlogEntries[0].inclusionProof; p.hashes[0] = Buffer.alloc(32).toString('base64'); }],
+        ['log index', (b) => { const e = b.verificationMaterial.tlogEntries[0]; e.logIndex = e.inclusionProof.logIndex = String(Number(e.logIndex) + 1); }],
+        ['checkpoint', (b) => { const c = b.verificationMaterial.tlogEntries[0].inclusionProof.checkpoint; c.envelope = c.envelope.replace(/\n(\d+)\n/, (_m: string, n: string) => `\n${Number(n) + 1}\n`); }],
+        ['timestamp', (b) => { const t = Buffer.from(b.verificationMaterial.timestampVerificationData.rfc3161Timestamps[0].signedTimestamp, 'base64'); t[t.length - 3] ^= 1; b.verificationMaterial.timestampVerificationData.rfc3161Timestamps[0].signedTimestamp = t.toString('base64'); }],
+        ['no timestamp', (b) => (b.verificationMaterial.timestampVerificationData.rfc3161Timestamps = [])],
+      ];
+      for (const [what, change] of tampered) {
+        const b = structuredClone(good);
+        change(b);
+        await assert.rejects(verify(b, options), `tampered ${what} must fail`);
+      }
+      // another deployment's trusted root (other log key, other TSA) does not verify Evident's bundle
+      const other = { ...tr, tlogs: tr.tlogs.map((l: any) => ({ ...l, publicKey: { ...l.publicKey, rawBytes: 'MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=' } })) };
+      await assert.rejects(verify(good, { ...localTufOptions(path.join(dir, 'other'), JSON.stringify(other)), keySelector }), 'a foreign log key must fail');
+
+      // unknown receipt → 404
+      assert.equal((await fetch(`${url}/v1/receipts/sha256:${'0'.repeat(64)}/sigstore`)).status, 404);
+    });
+  });
+}
