@@ -10,15 +10,21 @@ export interface BuildInfo {
 
 let info: BuildInfo | undefined;
 
-/** Build facts written beside the compiled code by `npm run build` (dist/build-info.json); null fields when absent. */
+/**
+ * Build facts written by `npm run build` to dist/build-info.json; null fields when absent. This module runs from
+ * dist/ (tsc) or from a chunk under dist/bin/ (the CLI bundle), so the file is looked up in the parent folders.
+ */
 export function buildInfo(): BuildInfo {
   if (info) return info;
   info = { commit: null };
-  try {
-    const j = JSON.parse(fs.readFileSync(new URL('./build-info.json', import.meta.url), 'utf8')) as { commit?: unknown };
-    if (typeof j.commit === 'string' && /^[0-9a-f]{40}$/.test(j.commit)) info.commit = j.commit;
-  } catch {
-    // not a build (running from source), or no git at build time
+  for (const rel of ['./build-info.json', '../build-info.json', '../../build-info.json']) {
+    try {
+      const j = JSON.parse(fs.readFileSync(new URL(rel, import.meta.url), 'utf8')) as { commit?: unknown };
+      if (typeof j.commit === 'string' && /^[0-9a-f]{40}$/.test(j.commit)) info.commit = j.commit;
+      break;
+    } catch {
+      // not here: not a build (running from source), or no git at build time
+    }
   }
   return info;
 }

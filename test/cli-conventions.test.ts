@@ -102,7 +102,8 @@ function serve(args: string[], env: Record<string, string>): Promise<{ url: stri
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString('utf8');
       const m = /listening on (http:\/\/\S+)/.exec(err);
-      if (m) {
+      // the start-up lines end with "verify an artifact: …" (after the admin token line, when there is one)
+      if (m && /verify an artifact/.test(err)) {
         clearTimeout(timer);
         resolve({ url: m[1]!, stderr: err, stop: async () => void (child.kill('SIGTERM'), await exited) });
       }

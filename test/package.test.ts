@@ -59,7 +59,7 @@ test('npm pack → npm install in an empty project: CLI and ESM import work with
     for (const f of files) {
       assert.doesNotMatch(f, /\.pem$|(^|\/)evident-data(\/|$)|^test\/|^bench\/|^src\/|\.db$|tsbuildinfo/, `tarball holds ${f}`);
     }
-    for (const need of ['package.json', 'LICENSE', 'README.md', 'bin/evident.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/kernel/index.js']) {
+    for (const need of ['package.json', 'LICENSE', 'README.md', 'bin/evident.js', 'dist/index.js', 'dist/index.d.ts', 'dist/bin/evident.js', 'dist/kernel/index.js']) {
       assert.ok(files.includes(need), `tarball lacks ${need}`);
     }
 
