@@ -178,19 +178,29 @@ test('tamper and structure cases: exact check codes and exit codes', () => {
   cases.push(['version 2', raw(base, Buffer.from('48344d4b00020000', 'hex')), 10, 'H4MK_BAD_VERSION']);
   cases.push(['META not JSON', raw([base[0]!, base[1]!, ['META', J('{"a":')], base[3]!, base[4]!]), 10, 'H4MK_META_INVALID']);
   cases.push(['SEEK count/length mismatch', raw([base[0]!, ['SEEK', new Uint8Array([0, 0, 0, 1])], base[2]!, base[3]!, base[4]!]), 10, 'H4MK_SEEK_INVALID']);
+  // upstream's H4MKReader parses these (VERI correct): compat gives its verdict (valid, with the code as a warning;
+  // observed, see test/compat-upstream-h4.test.ts); strict refuses them
+  const readerAccepts = new Set(['trailing garbage (5 bytes)', 'CORE chunk after VERI', 'duplicate META', 'duplicate VERI', 'META not JSON', 'SEEK count/length mismatch']);
   let n = 0;
   for (const mode of ['compat', 'strict'] as const) {
     for (const [name, bytes, exit, code] of cases) {
       const r = verifyH4mk(bytes, { mode }).report;
+      if (mode === 'compat' && readerAccepts.has(name)) {
+        assert.equal(r.exitCode, 0, `${mode} ${name}: ${codes(r)}`);
+        assert.ok(r.checks.some((c) => c.code === code), `${mode} ${name}: warning ${code} expected`);
+        n++;
+        continue;
+      }
       assert.equal(r.exitCode, exit, `${mode} ${name}: ${codes(r)}`);
       assert.ok(codes(r).includes(code), `${mode} ${name}: ${codes(r)}`);
       n++;
     }
   }
-  // unknown tag after VERI: compat → integrity (2); strict also rejects the unknown tag (input 10 wins)
+  // unknown tag after VERI: compat → valid with a warning (upstream's reader accepts it); strict rejects the unknown
+  // tag (input 10 wins)
   const note = raw([...base, ['NOTE', J('x')]]);
-  assert.deepEqual(codes(verifyH4mk(note, { mode: 'compat' }).report), ['H4MK_CHUNK_AFTER_VERI']);
-  assert.equal(verifyH4mk(note, { mode: 'compat' }).report.exitCode, 2);
+  assert.deepEqual(codes(verifyH4mk(note, { mode: 'compat' }).report), []);
+  assert.equal(verifyH4mk(note, { mode: 'compat' }).report.exitCode, 0);
   const ns = verifyH4mk(note, { mode: 'strict' }).report;
   assert.equal(ns.exitCode, 10);
   assert.deepEqual(codes(ns), ['H4MK_UNKNOWN_CHUNK', 'H4MK_CHUNK_AFTER_VERI', 'SIGNATURE_MISSING']);

@@ -77,8 +77,9 @@ export function register(program: Command): void {
           blocks.push(data.subarray(off, Math.min(data.length, off + bs)));
           seek.push([i, off]);
         }
-        const meta = o.meta ? (toPlain(jsonObjectFile(o.meta, '--meta')) as Record<string, unknown>) : { size: data.length, block_size: bs };
-        const safe = o.safe ? (toPlain(jsonObjectFile(o.safe, '--safe')) as Record<string, unknown>) : {};
+        // lossless values: a 1.0 stays 1.0 in META, as upstream's json.dumps of a float writes it
+        const meta = o.meta ? (jsonObjectFile(o.meta, '--meta') as Record<string, unknown>) : { size: data.length, block_size: bs };
+        const safe = o.safe ? (jsonObjectFile(o.safe, '--safe') as Record<string, unknown>) : {};
         const signKey = o.key ? loadPrivateKey(o.key, 'ed25519') : undefined;
         const out = buildH4mk({ blocks, engine, seek, meta, safe, signKey });
         writeFileAtomic(o.out, out);

@@ -128,7 +128,10 @@ export function verifyH4mk(bytes: Uint8Array, opts: H4mkVerifyOptions): H4mkVeri
   }
   if (badCrc.length === 0) report.pass('chunks.crc', `${p.chunks.length} chunk CRC-32 values match`);
   if (p.trailingBytes > 0) {
-    report.fail('structure.trailing', 'integrity', 'H4MK_TRAILING_BYTES', `${p.trailingBytes} trailing byte(s) after the last chunk (not covered by VERI)`);
+    const msg = `${p.trailingBytes} trailing byte(s) after the last chunk (not covered by VERI)`;
+    // compat: upstream H4MKReader stops when fewer than 12 bytes (a chunk header) remain
+    if (mode === 'strict') report.fail('structure.trailing', 'integrity', 'H4MK_TRAILING_BYTES', msg);
+    else report.warn('structure.trailing', 'H4MK_TRAILING_BYTES', `${msg}; upstream's reader ignores them`);
   }
 
   // tags, counts, order
@@ -139,15 +142,19 @@ export function verifyH4mk(bytes: Uint8Array, opts: H4mkVerifyOptions): H4mkVeri
     else report.warn(`chunk.${c.headerOffset}.tag`, 'H4MK_UNKNOWN_CHUNK', msg);
   }
   const count = (t: string) => p.chunks.filter((c) => c.tag === t).length;
-  const singles = mode === 'strict' ? ['SEEK', 'META', 'SAFE', 'VERI', 'SIGN'] : ['META', 'VERI', 'SIGN'];
+  const singles = ['SEEK', 'META', 'SAFE', 'VERI', 'SIGN'];
   let structural = true;
   for (const t of singles) {
     if (count(t) > 1) {
-      report.fail(`structure.${t}`, 'input', 'H4MK_DUPLICATE_CHUNK', `${count(t)} ${t} chunks (at most one allowed)`);
-      structural = false;
+      const msg = `${count(t)} ${t} chunks (at most one allowed)`;
+      if (mode === 'strict') {
+        report.fail(`structure.${t}`, 'input', 'H4MK_DUPLICATE_CHUNK', msg);
+        structural = false;
+      } else report.warn(`structure.${t}`, 'H4MK_DUPLICATE_CHUNK', `${msg}; upstream's reader keeps them all and uses the first`);
     }
   }
-  const required = mode === 'strict' ? ['SEEK', 'META', 'SAFE', 'VERI'] : ['META', 'VERI'];
+  // compat: upstream's reader needs no chunk at all; VERI is still required, since it is all compat checks
+  const required = mode === 'strict' ? ['SEEK', 'META', 'SAFE', 'VERI'] : ['VERI'];
   for (const t of required) {
     if (count(t) === 0) {
       report.fail(`structure.${t}`, 'input', t === 'VERI' ? 'H4MK_VERI_MISSING' : 'H4MK_CHUNK_MISSING', `no ${t} chunk`);
@@ -160,10 +167,13 @@ export function verifyH4mk(bytes: Uint8Array, opts: H4mkVerifyOptions): H4mkVeri
   const after = p.chunks.slice(veriIdx + 1);
   const signChunk = after.length === 1 && after[0]!.tag === 'SIGN' ? after[0] : undefined;
   if (after.length > 0 && !signChunk) {
-    report.fail('structure.after_veri', 'integrity', 'H4MK_CHUNK_AFTER_VERI', `${after.length} chunk(s) after VERI (${after.map((c) => c.tag).join(', ')}) are not covered by VERI; only one SIGN may follow`);
+    const msg = `${after.length} chunk(s) after VERI (${after.map((c) => c.tag).join(', ')}) are not covered by VERI; only one SIGN may follow`;
+    if (mode === 'strict') report.fail('structure.after_veri', 'integrity', 'H4MK_CHUNK_AFTER_VERI', msg);
+    else report.warn('structure.after_veri', 'H4MK_CHUNK_AFTER_VERI', `${msg} (upstream's reader accepts them)`);
   }
-  if (count('SIGN') === 1 && !signChunk) {
-    report.fail('structure.SIGN', 'input', 'H4MK_ORDER', 'SIGN must be the one chunk directly after VERI');
+  if (count('SIGN') >= 1 && !signChunk) {
+    if (mode === 'strict') report.fail('structure.SIGN', 'input', 'H4MK_ORDER', 'SIGN must be the one chunk directly after VERI');
+    else report.warn('structure.SIGN', 'H4MK_ORDER', 'SIGN is not the one chunk directly after VERI (compat does not check SIGN)');
   }
   const before = p.chunks.slice(0, veriIdx).map((c) => c.tag);
   const orderOk = /^(CORE,)*SEEK,META,SAFE$/.test(before.join(','));
@@ -196,21 +206,30 @@ export function verifyH4mk(bytes: Uint8Array, opts: H4mkVerifyOptions): H4mkVeri
       const n = decodeSeek(payloadOf(p, seek)).length;
       report.pass('seek', `SEEK table with ${n} entr${n === 1 ? 'y' : 'ies'}`);
     } catch (e) {
-      report.fail('seek', 'input', errCode(e, 'H4MK_SEEK_INVALID'), (e as Error).message);
+      // compat: upstream parses SEEK only when asked for the seek table, not when reading the container
+      if (mode === 'strict') report.fail('seek', 'input', errCode(e, 'H4MK_SEEK_INVALID'), (e as Error).message);
+      else report.warn('seek', errCode(e, 'H4MK_SEEK_INVALID'), `${(e as Error).message} (upstream's reader parses it only on a seek)`);
     }
   }
-  const metaChunk = p.chunks.find((c) => c.tag === 'META')!;
-  try {
-    res.meta = parseJsonPayload(payloadOf(p, metaChunk), mode);
-  } catch (e) {
-    report.fail('meta', 'input', 'H4MK_META_INVALID', `META is not a JSON object: ${(e as Error).message}`);
-  }
+  // compat: upstream's reader never parses META or SAFE as JSON (iter_core_blocks falls back to {})
+  const metaChunk = p.chunks.find((c) => c.tag === 'META');
+  if (metaChunk) {
+    try {
+      res.meta = parseJsonPayload(payloadOf(p, metaChunk), mode);
+    } catch (e) {
+      const msg = `META is not a JSON object: ${(e as Error).message}`;
+      if (mode === 'strict') report.fail('meta', 'input', 'H4MK_META_INVALID', msg);
+      else report.warn('meta', 'H4MK_META_INVALID', msg);
+    }
+  } else report.warn('meta', 'H4MK_CHUNK_MISSING', 'no META chunk (upstream\'s reader does not need one)');
   const safe = p.chunks.find((c) => c.tag === 'SAFE');
   if (safe) {
     try {
       parseJsonPayload(payloadOf(p, safe), mode);
     } catch (e) {
-      report.fail('safe', 'input', 'H4MK_SAFE_INVALID', `SAFE is not a JSON object: ${(e as Error).message}`);
+      const msg = `SAFE is not a JSON object: ${(e as Error).message}`;
+      if (mode === 'strict') report.fail('safe', 'input', 'H4MK_SAFE_INVALID', msg);
+      else report.warn('safe', 'H4MK_SAFE_INVALID', msg);
     }
   }
   if (res.meta) {
