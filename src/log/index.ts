@@ -13,7 +13,7 @@ import { EvidentError } from '../kernel/errors.ts';
 import { utf8 } from '../kernel/encoding.ts';
 import { formatVkey, type NoteSigner } from '../kernel/note.ts';
 import { toPublicKey } from '../kernel/keys.ts';
-import { openPgPool, openSqliteFile, parseDbUrl } from '../store/db.ts';
+import { openPgPool, openSqliteFile, parseDbUrl, PG_DEADLINES } from '../store/db.ts';
 import { assembleProof, consistencyProofPlan, inclusionProofPlan, planNodeIds } from './merkle.ts';
 import { formatTlogProof } from './tlogproof.ts';
 import { parseCheckpoint, signCheckpoint } from './checkpoint.ts';
@@ -83,7 +83,7 @@ export async function openStorage(db: string, table = 'tlog'): Promise<LogStorag
   const pool = await openPgPool(u.url, 4);
   // the control connection of a signing handle (sequencer role lock + LISTEN) is its own client, outside the pool
   const control = async (): Promise<pg.Client> => {
-    const c = new pg.Client({ connectionString: u.url, keepAlive: true });
+    const c = new pg.Client({ connectionString: u.url, keepAlive: true, ...PG_DEADLINES });
     c.on('error', () => {}); // until the storage attaches its own handlers
     await c.connect();
     return c;

@@ -7,6 +7,7 @@ import { parseJson } from '../kernel/json/index.ts';
 import { EvidentError } from '../kernel/errors.ts';
 import type { Scope, TokenRecord } from './tokens.ts';
 import { RateLimiter } from './ratelimit.ts';
+import { classifyFault } from '../store/faults.ts';
 import type { Metrics } from './metrics.ts';
 import { errorSchema, fail, reportSchema, type BodyLimits, type RouteContext, type ServerOptions } from './context.ts';
 
@@ -35,6 +36,12 @@ export function installErrorHandlers(app: FastifyInstance, { bodyLimit }: BodyLi
     if (err.code === 'FST_ERR_VALIDATION') return fail(reply, 400, 'SCHEMA_INVALID', err.message);
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return fail(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', 'bodies must be application/json');
     if (err.statusCode && err.statusCode < 500) return fail(reply, err.statusCode, err.code ?? 'BAD_REQUEST', err.message);
+    // database / storage faults (../store/faults.ts): coded, retryable, never a bare 500
+    const fault = classifyFault(err);
+    if (fault) {
+      reply.log.warn({ err: { message: err.message, code: err.code } }, fault.code);
+      return fail(reply.header('retry-after', String(fault.retryAfter)), fault.status, fault.code, fault.message);
+    }
     reply.log.error({ err: { message: err.message, code: err.code } }, 'internal error');
     return fail(reply, 500, 'INTERNAL', 'internal error');
   });

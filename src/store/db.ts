@@ -56,13 +56,38 @@ export function openSqliteFile(file: string, o: { synchronous: 'FULL' | 'NORMAL'
   }
 }
 
+/**
+ * Every wait on PostgreSQL has a deadline, so a hung server (stopped, partitioned, a lock never granted) gives coded
+ * DB_UNAVAILABLE answers instead of requests that hang: connecting (and waiting for a pooled connection) 5 s, a
+ * query 15 s on the client side (the pool then discards that connection); the server ends a transaction left idle
+ * for 60 s.
+ * Override with EVIDENT_PG_CONNECT_TIMEOUT_MS / EVIDENT_PG_QUERY_TIMEOUT_MS.
+ */
+export const PG_DEADLINES = {
+  connectionTimeoutMillis: envMs('EVIDENT_PG_CONNECT_TIMEOUT_MS', 5_000),
+  query_timeout: envMs('EVIDENT_PG_QUERY_TIMEOUT_MS', 15_000),
+  idle_in_transaction_session_timeout: 60_000,
+} as const;
+
+function envMs(name: string, dflt: number): number {
+  const v = Number(process.env[name]);
+  return Number.isSafeInteger(v) && v > 0 ? v : dflt;
+}
+
 /** A PostgreSQL pool whose server answered once (fails fast with IO_ERROR); idle-client errors are handled. */
 export async function openPgPool(url: string, max: number): Promise<pg.Pool> {
-  const pool = new pg.Pool({ connectionString: url, max });
+  const pool = new pg.Pool({ connectionString: url, max, keepAlive: true, ...PG_DEADLINES });
   // An idle client whose connection the server drops (restart, failover, terminated backend, DROP … FORCE) emits
   // 'error' on the pool; unhandled, that would crash the process. The pool discards that client and the next
   // query connects afresh, so noting it is enough.
   pool.on('error', (e) => process.emitWarning(`PostgreSQL idle connection lost (${redact(url)}): ${e.message}`, { code: 'EVIDENT_PG_IDLE_ERROR' }));
+  // A client checked out of the pool has no listener of the pool's (pg-pool removes its idle listener while the
+  // client is lent): a connection dropped then (pg_terminate_backend, a proxy closing, a restart) emits 'error' on
+  // the Client, which would be an uncaught exception. Every client keeps this listener for life; the query in
+  // flight fails on its own (and the caller answers DB_UNAVAILABLE), the pool drops the dead client on release.
+  pool.on('connect', (c) => {
+    c.on('error', (e) => process.emitWarning(`PostgreSQL connection lost (${redact(url)}): ${e.message}`, { code: 'EVIDENT_PG_CONNECTION_ERROR' }));
+  });
   try {
     const c = await pool.connect();
     c.release();
