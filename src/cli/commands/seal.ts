@@ -54,7 +54,7 @@ function seconds(v: string | undefined, flag: string, dflt: number): number {
 
 function readMessage(file: string): Buffer {
   const b = readInput(file);
-  if (b.length > MAX_MESSAGE_BYTES) throw new EvidentError('INPUT_INVALID', `${file}: larger than ${MAX_MESSAGE_BYTES} bytes`);
+  if (b.length > MAX_MESSAGE_BYTES) throw new EvidentError('MESSAGE_INVALID', `${file}: larger than ${MAX_MESSAGE_BYTES} bytes (docs/cphar.md §1)`);
   return b;
 }
 
@@ -234,8 +234,17 @@ export function register(program: Command): void {
     .option('--json', 'print exactly one JSON report object on stdout')
     .action(
       action(async (challenge: string, attestation: string, o: Record<string, any>) => {
-        const c = readMessage(challenge);
-        const a = readMessage(attestation);
+        let c: Buffer;
+        let a: Buffer;
+        try {
+          c = readMessage(challenge);
+          a = readMessage(attestation);
+        } catch (e) {
+          // an oversize message breaks a message rule: the one report, MESSAGE_INVALID (exit 10)
+          if ((e as { code?: string }).code !== 'MESSAGE_INVALID') throw e;
+          emitReport(new Report('cphar.attestation', 'strict').fail('messages', 'input', 'MESSAGE_INVALID', (e as Error).message), o);
+          return;
+        }
         const now = timeFlag(o.now, '--now');
         const report = await verifyWithDb(o.db, c, a, {
           now,

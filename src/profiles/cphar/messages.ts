@@ -114,6 +114,13 @@ export function parseAttestation(input: unknown): SealAttestation {
     throw new EvidentError('INPUT_INVALID', 'attestation.firmware_measurement must be sha256:<64 lowercase hex>');
   }
   if (typeof o.signature !== 'string' || o.signature.length > 200) throw new EvidentError('INPUT_INVALID', 'attestation.signature malformed');
+  // §1: base64url without padding of a 64-byte signature; any other encoding is a message-rule violation
+  // (MESSAGE_INVALID), never a signature that "does not verify"
+  try {
+    parseBase64(o.signature, { alphabet: 'url', padding: 'forbidden', length: 64 });
+  } catch (e) {
+    throw new EvidentError('INPUT_INVALID', `attestation.signature must be base64url without padding of 64 bytes: ${(e as Error).message}`, { cause: e });
+  }
   return o as unknown as SealAttestation;
 }
 
