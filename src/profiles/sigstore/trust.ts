@@ -107,24 +107,47 @@ export function trustFromJson(json: unknown): SigstoreTrust {
   }
 }
 
+/**
+ * Validated roots by content (JSON text) and by object: a service or a batch verifying many bundles against the
+ * same root validates and parses its certificates once. Content-keyed, so a changed file is a new entry.
+ */
+const byText = new Map<string, SigstoreTrust>();
+const byObject = new WeakMap<object, SigstoreTrust>();
+const MAX_CACHED = 16;
+
+function cachedText(text: string): SigstoreTrust {
+  const hit = byText.get(text);
+  if (hit) return hit;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    bad(`trusted root is not JSON: ${(e as Error).message}`);
+  }
+  const t = trustFromJson(json);
+  if (byText.size >= MAX_CACHED) byText.delete(byText.keys().next().value!);
+  byText.set(text, t);
+  return t;
+}
+
 /** Load a trusted root from a file path, a JSON string or an already parsed object. */
 export function loadTrust(spec: unknown): SigstoreTrust {
   if (typeof spec === 'string') {
-    let text = spec;
-    if (!spec.trimStart().startsWith('{')) {
-      try {
-        text = readKeyText(spec, 'trusted root', MAX_ROOT_BYTES);
-      } catch (e) {
-        throw new TrustRootError('TRUST_ROOT_UNREADABLE', (e as Error).message);
-      }
-    }
-    let json: unknown;
+    if (spec.trimStart().startsWith('{')) return cachedText(spec);
+    let text: string;
     try {
-      json = JSON.parse(text);
+      text = readKeyText(spec, 'trusted root', MAX_ROOT_BYTES);
     } catch (e) {
-      bad(`trusted root is not JSON: ${(e as Error).message}`);
+      throw new TrustRootError('TRUST_ROOT_UNREADABLE', (e as Error).message);
     }
-    return trustFromJson(json);
+    return cachedText(text);
+  }
+  if (typeof spec === 'object' && spec !== null) {
+    const hit = byObject.get(spec);
+    if (hit) return hit;
+    const t = trustFromJson(spec);
+    byObject.set(spec, t);
+    return t;
   }
   return trustFromJson(spec);
 }

@@ -36,6 +36,9 @@ import { CertificateChainVerifier } from '@sigstore/verify/dist/key/certificate.
 import { verifySCTs } from '@sigstore/verify/dist/key/sct.js';
 import { Report, type Mode } from '../../verify/report.ts';
 import { toHex, bytesView } from '../../kernel/encoding.ts';
+import { parseJson, toPlain } from '../../kernel/json/index.ts';
+import { IN_TOTO_PAYLOAD_TYPE } from '../../kernel/dsse.ts';
+import { matchArtifacts, statementProblems, subjectsOf } from '../../kernel/intoto.ts';
 import { BundleShapeError, parseBundle, type ParsedBundle } from './bundle.ts';
 import { TrustRootError, loadTrust, loadSigstoreKey, type SigstoreTrust } from './trust.ts';
 import { bodyMismatch, checkInclusion, checkSet, tlogsFor, validAt, type SignedContent, type Signer } from './tlog.ts';
@@ -147,7 +150,11 @@ export function verifySigstoreBundle(json: unknown, opts: SigstoreOptions): Repo
   // --- timestamps -----------------------------------------------------------------------------------------
   const times: Date[] = [];
   (vm.timestampVerificationData?.rfc3161Timestamps ?? []).forEach((ts, i) => {
-    const t = checkTsa(report, `timestamp.tsa[${i}]`, Buffer.from(ts.signedTimestamp), content.signature, trust?.material.timestampAuthorities ?? [], now);
+    if (!trust) {
+      report.warn(`timestamp.tsa[${i}]`, 'TIMESTAMP_NOT_VERIFIED', 'RFC 3161 timestamp not verified: no --trusted-root (no trusted TSA)');
+      return;
+    }
+    const t = checkTsa(report, `timestamp.tsa[${i}]`, Buffer.from(ts.signedTimestamp), content.signature, trust.material.timestampAuthorities, now);
     if (t) times.push(t);
   });
   const setTimes: Array<Date | undefined> = [];
@@ -181,7 +188,7 @@ export function verifySigstoreBundle(json: unknown, opts: SigstoreOptions): Repo
       return report.fail('cert', 'input', 'BUNDLE_CERTIFICATE_INVALID', `signing certificate key: ${msg(e)}`);
     }
     keys = [signer.key];
-    checkCertificate(report, leaf, times, trust!);
+    checkCertificate(report, leaf, signer.certDer, times, trust!);
     checkIdentity(report, leaf, opts);
   } else {
     keys = pinned;
@@ -219,35 +226,32 @@ function verifyContent(content: SignedContent, artifact: Uint8Array | undefined,
   return score.verify(cdsse.preAuthEncoding(content.payloadType, content.payload), key, content.signature, sigAlg(key, 'sha256'));
 }
 
-/** DSSE/in-toto: every --artifact must match a subject digest. */
+/** DSSE/in-toto: every --artifact must match a subject digest (kernel/intoto.ts rules, as for plain DSSE). */
 function checkSubjects(report: Report, payloadType: string, payload: Buffer, artifacts: Array<{ name: string; bytes: Uint8Array }>): void {
   if (artifacts.length === 0) {
-    report.warn('artifact.subject', 'ARTIFACT_NOT_CHECKED', 'no --artifact given: the in-toto subjects were not compared with any file');
+    report.warn('artifact', 'ARTIFACT_NOT_CHECKED', 'no --artifact given: the in-toto subjects were not compared with any file');
     return;
   }
-  let subjects: Array<Record<string, string>> = [];
-  if (payloadType === 'application/vnd.in-toto+json') {
-    try {
-      const st = JSON.parse(payload.toString('utf8')) as { subject?: Array<{ digest?: Record<string, string> }> };
-      subjects = Array.isArray(st?.subject) ? st.subject.map((s) => (s && typeof s.digest === 'object' && s.digest ? s.digest : {})) : [];
-    } catch {
-      subjects = [];
-    }
-  }
-  if (subjects.length === 0) {
-    report.fail('artifact.subject', 'integrity', 'SUBJECT_DIGEST_MISMATCH', `the DSSE payload (${payloadType}) names no in-toto subject to compare --artifact with`);
+  if (payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+    report.fail('artifact', 'input', 'ARTIFACT_NOT_CHECKED', `payload type ${JSON.stringify(payloadType)} has no subjects to check --artifact files against`);
     return;
   }
-  for (const a of artifacts) {
-    const hit = subjects.some((d) =>
-      Object.entries(d).some(([alg, want]) => {
-        const node = { sha256: 'sha256', sha384: 'sha384', sha512: 'sha512' }[alg];
-        return node !== undefined && typeof want === 'string' && createHash(node).update(a.bytes).digest('hex') === want.toLowerCase();
-      }),
-    );
-    if (hit) report.pass('artifact.subject', `${a.name} matches an in-toto subject digest`);
-    else report.fail('artifact.subject', 'integrity', 'SUBJECT_DIGEST_MISMATCH', `${a.name} matches no in-toto subject digest`, { actual: `sha256:${createHash('sha256').update(a.bytes).digest('hex')}` });
+  let st: unknown;
+  try {
+    st = toPlain(parseJson(payload, { maxDepth: 64 }));
+  } catch (e) {
+    report.fail('statement', 'input', (e as { code?: string }).code ?? 'JSON_SYNTAX', `in-toto payload is not valid JSON: ${msg(e)}`);
+    return;
   }
+  const problems = statementProblems(st);
+  if (problems.length) {
+    for (const p of problems) report.fail(p.path ? `statement.${p.path}` : 'statement', 'input', 'INTOTO_INVALID', p.message);
+    return;
+  }
+  matchArtifacts(subjectsOf(st as Record<string, unknown>), artifacts).forEach((m, i) => {
+    if (m.ok) report.pass(`artifact[${i}]`, m.message, { actual: m.actual });
+    else report.fail(`artifact[${i}]`, 'integrity', 'ARTIFACT_MISMATCH', m.message, { actual: m.actual });
+  });
 }
 
 /** RFC 3161 timestamp over the signature bytes; returns its time when every step passed. */
@@ -282,22 +286,20 @@ function checkTsa(report: Report, id: string, der: Buffer, data: Buffer, tsas: C
     report.fail(id, 'key', 'TSA_UNTRUSTED', 'the timestamp is not signed by a TSA of the trusted root');
     return undefined;
   }
-  const inWindow = mine.filter((ca) => ca.validFor.start.getTime() <= at.getTime() && at.getTime() <= ca.validFor.end.getTime());
-  if (inWindow.length === 0) {
+  const windowed = mine.filter((ca) => inWindow(ca, at));
+  if (windowed.length === 0) {
     report.fail(id, 'policy', 'TSA_OUTSIDE_VALIDITY', `timestamp time ${at.toISOString()} is outside the TSA's trusted-root validity`);
     return undefined;
   }
-  let chainErr = '';
-  for (const ca of inWindow) {
-    const [leaf, ...rest] = ca.certChain;
+  const usable = windowed.filter((ca) => tsaPath(ca));
+  if (usable.length === 0) {
+    report.fail(id, 'key', 'TSA_CHAIN_INVALID', 'the TSA certificate chain in the trusted root does not verify');
+    return undefined;
+  }
+  for (const ca of usable) {
+    if (!pathValidAt(tsaPath(ca)!, at)) continue;
     try {
-      new CertificateChainVerifier({ untrustedCert: leaf!, trustedCerts: rest, timestamp: at }).verify();
-    } catch (e) {
-      chainErr = msg(e);
-      continue;
-    }
-    try {
-      ts.verify(data, score.createPublicKey(leaf!.publicKey));
+      ts.verify(data, score.createPublicKey(ca.certChain[0]!.publicKey));
     } catch (e) {
       report.fail(id, 'signature', 'TIMESTAMP_SIGNATURE_INVALID', `RFC 3161 timestamp signature: ${msg(e)}`);
       return undefined;
@@ -309,55 +311,90 @@ function checkTsa(report: Report, id: string, der: Buffer, data: Buffer, tsas: C
     report.pass(id, `RFC 3161 timestamp ${at.toISOString()} verified`);
     return at;
   }
-  report.fail(id, 'policy', 'TSA_CERT_OUTSIDE_VALIDITY', `the TSA certificate chain is not valid at ${at.toISOString()}: ${chainErr}`);
+  report.fail(id, 'policy', 'TSA_CERT_OUTSIDE_VALIDITY', `the TSA certificate chain is not valid at ${at.toISOString()}`);
   return undefined;
 }
 
-/** Chain the leaf to one of `cas` at time `at`; else say whether only certificate dates failed. */
-function tryChain(leaf: X509Certificate, cas: CertAuthority[], at: Date): { path?: X509Certificate[]; timeOnly: boolean } {
-  let timeOnly = false;
-  for (const ca of cas) {
-    try {
-      return { path: new CertificateChainVerifier({ trustedCerts: ca.certChain, untrustedCert: leaf, timestamp: at }).verify(), timeOnly: false };
-    } catch (e) {
-      // the chain verifier builds and checks the path first, then the dates; this message is its date failure
-      if (/not valid or expired at the specified date/.test(msg(e))) timeOnly = true;
-    }
+/**
+ * The certificate path from `leaf` to a trusted anchor in `trusted`, built and checked (signatures, CA flags, name
+ * chaining, path length) by @sigstore/verify's CertificateChainVerifier — its `verify()` minus the date check,
+ * which is done here per trusted time so that the path is built once (and "untrusted" told from "not valid then").
+ */
+function buildPath(leaf: X509Certificate, trusted: X509Certificate[]): X509Certificate[] | undefined {
+  const v = new CertificateChainVerifier({ trustedCerts: trusted, untrustedCert: leaf, timestamp: new Date(0) }) as unknown as {
+    sort(): X509Certificate[];
+    checkPath(p: X509Certificate[]): void;
+  };
+  try {
+    const path = v.sort();
+    v.checkPath(path);
+    return path;
+  } catch {
+    return undefined;
   }
-  return { timeOnly };
 }
 
-/** Fulcio leaf: chain to a trusted CA valid at every trusted time, then SCTs. */
-function checkCertificate(report: Report, leaf: X509Certificate, times: Date[], trust: SigstoreTrust): void {
-  const cas = trust.material.certificateAuthorities;
+const inWindow = (ca: CertAuthority, t: Date): boolean => ca.validFor.start.getTime() <= t.getTime() && t.getTime() <= ca.validFor.end.getTime();
+const pathValidAt = (path: X509Certificate[], t: Date): boolean => path.every((c) => c.validForDate(t));
+
+/** TSA chains come only from the (cached, immutable) trust material: built once per authority. */
+const tsaPaths = new WeakMap<CertAuthority, X509Certificate[] | null>();
+function tsaPath(ca: CertAuthority): X509Certificate[] | undefined {
+  let p = tsaPaths.get(ca);
+  if (p === undefined) {
+    const [leaf, ...rest] = ca.certChain;
+    p = (leaf && buildPath(leaf, rest)) || null;
+    tsaPaths.set(ca, p);
+  }
+  return p ?? undefined;
+}
+
+/**
+ * Built paths per trusted CA (immutable, cached trust material) and leaf certificate (by DER digest), bounded: a
+ * service or batch verifying many bundles of one signer builds the chain once (the library re-encodes every TBS
+ * to DER for each signature check, which is most of a verification's time).
+ */
+const leafPaths = new WeakMap<CertAuthority, Map<string, X509Certificate[] | null>>();
+const MAX_LEAF_PATHS = 256;
+function leafPath(leaf: X509Certificate, leafKey: string, ca: CertAuthority): X509Certificate[] | undefined {
+  let m = leafPaths.get(ca);
+  if (!m) leafPaths.set(ca, (m = new Map()));
+  let p = m.get(leafKey);
+  if (p === undefined) {
+    p = buildPath(leaf, ca.certChain) ?? null;
+    if (m.size >= MAX_LEAF_PATHS) m.delete(m.keys().next().value!);
+    m.set(leafKey, p);
+  }
+  return p ?? undefined;
+}
+
+/** Fulcio leaf: chain to a trusted CA, valid (certificates and the CA's trusted-root window) at every trusted time; SCTs. */
+function checkCertificate(report: Report, leaf: X509Certificate, leafDer: Buffer, times: Date[], trust: SigstoreTrust): void {
+  const built: Array<{ ca: CertAuthority; path: X509Certificate[] }> = [];
+  const leafKey = createHash('sha256').update(leafDer).digest('hex');
+  for (const ca of trust.material.certificateAuthorities) {
+    const path = leafPath(leaf, leafKey, ca);
+    if (path) built.push({ ca, path });
+  }
   if (times.length === 0) {
-    // no trusted time: the chain can still be told trusted or not (at the leaf's own start), but it never passes
     report.fail('timestamp', 'policy', 'TIMESTAMP_MISSING', 'no trusted time (RFC 3161 timestamp or Rekor v1 SET): the short-lived certificate cannot be checked at its signing time');
-    const r = tryChain(leaf, cas, leaf.notBefore);
-    if (!r.path && !r.timeOnly) report.fail('cert.chain', 'key', 'CERT_CHAIN_UNTRUSTED', 'the signing certificate does not chain to a trusted CA');
+  }
+  if (built.length === 0) {
+    report.fail('cert.chain', 'key', 'CERT_CHAIN_UNTRUSTED', 'the signing certificate does not chain to a trusted CA');
     return;
   }
-  let path: X509Certificate[] | undefined;
-  for (const t of times) {
-    const inWindow = cas.filter((ca) => ca.validFor.start.getTime() <= t.getTime() && t.getTime() <= ca.validFor.end.getTime());
-    const r = tryChain(leaf, inWindow, t);
-    if (r.path) {
-      path = r.path;
-      continue;
-    }
-    // tell "untrusted" from "trusted, but not at that time" (certificate dates, or the CA's trusted-root window)
-    const any = r.timeOnly ? r : tryChain(leaf, cas, t);
-    if (any.path || any.timeOnly) {
-      report.fail('cert.chain', 'policy', 'CERT_OUTSIDE_VALIDITY', `the signing certificate or its CA is not valid at ${t.toISOString()} (certificate ${leaf.notBefore.toISOString()} – ${leaf.notAfter.toISOString()})`);
-    } else {
-      report.fail('cert.chain', 'key', 'CERT_CHAIN_UNTRUSTED', 'the signing certificate does not chain to a trusted CA');
-    }
+  if (times.length === 0) return;
+  const ok = built.find((b) => times.every((t) => inWindow(b.ca, t) && pathValidAt(b.path, t)));
+  if (!ok) {
+    const t = times.find((t) => !built.some((b) => inWindow(b.ca, t) && pathValidAt(b.path, t))) ?? times[0]!;
+    report.fail('cert.chain', 'policy', 'CERT_OUTSIDE_VALIDITY', `the signing certificate or its CA is not valid at ${t.toISOString()} (certificate ${leaf.notBefore.toISOString()} – ${leaf.notAfter.toISOString()})`);
     return;
   }
+  const path = ok.path;
   report.pass('cert.chain', `certificate chains to a trusted CA and is valid at ${times.map((t) => t.toISOString()).join(', ')}`);
   let scts: unknown[];
   try {
-    scts = path!.length > 1 ? verifySCTs(path![0]!, path![1]!, trust.material.ctlogs) : [];
+    scts = path.length > 1 ? verifySCTs(path[0]!, path[1]!, trust.material.ctlogs) : [];
   } catch (e) {
     report.fail('cert.sct', 'key', 'SCT_INVALID', `SCT: ${msg(e)}`);
     return;
