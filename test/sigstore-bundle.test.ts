@@ -10,12 +10,14 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
 import { verify } from 'sigstore';
 import { testBackends, withService } from './service-env.ts';
 import { localTufOptions } from './sigstore-tuf-local.ts';
 import { verifyAny, bytesInput } from '../src/verify/detect.ts';
 import { parseVkey } from '../src/kernel/note.ts';
 
+const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
 const VEC = path.resolve(import.meta.dirname, '../../shared/vectors');
 const HM = path.join(VEC, 'hashmatch/generated');
 const readJson = (f: string) => JSON.parse(fs.readFileSync(f, 'utf8'));
@@ -106,6 +108,44 @@ for (const [name, dbUrl] of testBackends().slice(0, 1)) {
       // another deployment's trusted root (other log key, other TSA) does not verify Evident's bundle
       const other = { ...tr, tlogs: tr.tlogs.map((l: any) => ({ ...l, publicKey: { ...l.publicKey, rawBytes: 'MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=' } })) };
       await assert.rejects(verify(good, { ...localTufOptions(path.join(dir, 'other'), JSON.stringify(other)), keySelector }), 'a foreign log key must fail');
+
+      // CLI: evident trusted-root (service or data dir) = /v1/trusted-root; evident receipt export --sigstore;
+      // evident verify BUNDLE --trusted-root --key (the Sigstore bundle verifier, src/profiles/sigstore)
+      // asynchronous: the service answering --url runs in this process
+      const cli = (args: string[]) =>
+        new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+          execFile(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 }, (e, stdout, stderr) => resolve({ status: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr }));
+        });
+      let p = await cli(['trusted-root', '--url', url]);
+      assert.equal(p.status, 0, p.stderr);
+      assert.deepEqual(JSON.parse(p.stdout), tr);
+      p = await cli(['trusted-root', '--data-dir', dir]);
+      assert.equal(p.status, 0, p.stderr);
+      assert.deepEqual(JSON.parse(p.stdout), tr, 'offline from the data directory: the same root');
+      fs.writeFileSync(path.join(dir, 'trusted_root.json'), trustedRoot);
+      for (const [label, r] of [receipts[0]!, receipts.at(-1)!]) {
+        const current = (await (await fetch(`${url}/v1/receipts/${r.id}`)).json()) as any;
+        fs.writeFileSync(path.join(dir, 'r.json'), JSON.stringify(current));
+        p = await cli(['receipt', 'export', '--sigstore', path.join(dir, 'r.json'), '--log-key', logInfo.vkey, '--out', path.join(dir, 'b.json')]);
+        assert.equal(p.status, 0, p.stderr);
+        const exported = JSON.parse(fs.readFileSync(path.join(dir, 'b.json'), 'utf8')) as any;
+        assert.deepEqual(exported, (await (await fetch(`${url}/v1/receipts/${r.id}/sigstore`)).json()) as any, `${label}: CLI export = service export`);
+        await verify(exported, options);
+        const pem = keys.find((k) => k.kid === r.envelope.signatures[0].keyid)!.public_key_pem;
+        fs.writeFileSync(path.join(dir, 'issuer.pem'), pem);
+        p = await cli(['verify', path.join(dir, 'b.json'), '--trusted-root', path.join(dir, 'trusted_root.json'), '--key', path.join(dir, 'issuer.pem'), '--json']);
+        const rep = JSON.parse(p.stdout);
+        assert.equal(rep.format, 'sigstore.bundle', label);
+        assert.equal(rep.valid, true, `${label}: ${p.stdout}`);
+        assert.equal(p.status, 0);
+        exported.dsseEnvelope.payload = Buffer.from('{"_type":"x"}').toString('base64');
+        fs.writeFileSync(path.join(dir, 'b.json'), JSON.stringify(exported));
+        p = await cli(['verify', path.join(dir, 'b.json'), '--trusted-root', path.join(dir, 'trusted_root.json'), '--key', path.join(dir, 'issuer.pem'), '--json']);
+        assert.notEqual(p.status, 0, `${label}: tampered bundle must fail evident verify`);
+      }
+      // a v1 receipt cannot be exported
+      fs.writeFileSync(path.join(dir, 'v1.json'), JSON.stringify({ ...receipts[0]![1], format: 'evident.receipt/v1' }));
+      assert.equal((await cli(['receipt', 'export', '--sigstore', path.join(dir, 'v1.json')])).status, 10);
 
       // unknown receipt → 404
       assert.equal((await fetch(`${url}/v1/receipts/sha256:${'0'.repeat(64)}/sigstore`)).status, 404);

@@ -85,6 +85,12 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'token create': ['evident token create --scope issue,register --label ci'],
   'token list': ['evident token list'],
   'token revoke': ['evident token revoke 7'],
+  receipt: ['evident receipt export --sigstore receipt.json > receipt.sigstore.json'],
+  'receipt export': [
+    'evident receipt export --sigstore receipt.json --out receipt.sigstore.json',
+    'curl -s https://evident.example/v1/receipts/sha256:3f1c… | evident receipt export --sigstore - --log-key "$(cat log.vkey)"',
+  ],
+  'trusted-root': ['evident trusted-root --url https://evident.example --out trusted_root.json', 'evident trusted-root --data-dir ./evident-data'],
   version: ['evident version', 'evident version --json'],
   completion: ['evident completion bash > ~/.local/share/bash-completion/completions/evident', 'evident completion fish > ~/.config/fish/completions/evident.fish'],
 };

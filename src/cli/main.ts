@@ -26,6 +26,7 @@ export const COMMAND_MODULES: ReadonlyArray<{ names: readonly string[]; load: ()
   { names: ['seal'], load: () => import('./commands/seal.ts') },
   { names: ['h4mk', 'engine'], load: () => import('./commands/h4.ts') },
   { names: ['serve', 'token'], load: () => import('./commands/serve.ts') },
+  { names: ['receipt', 'trusted-root'], load: () => import('./commands/sigstore.ts') },
   { names: ['version', 'completion'], load: () => import('./commands/meta.ts') },
 ];
 
