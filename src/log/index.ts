@@ -66,6 +66,8 @@ export interface TransparencyLog {
    * role. False for read-only handles and for PostgreSQL handles that forward their appends to another process.
    */
   isSequencer(): boolean;
+  /** Appends waiting in this process (queued for the next commit; forwarded to the sequencer, unacknowledged). */
+  pendingAppends?(): { queued: number; forwarded: number };
   meta(): Promise<LogMeta | undefined>;
   readonly storage: LogStorage;
   close(): Promise<void>;
@@ -214,6 +216,10 @@ class Log implements TransparencyLog {
 
   isSequencer(): boolean {
     return this.seq?.isSequencer ?? false;
+  }
+
+  pendingAppends(): { queued: number; forwarded: number } {
+    return this.seq?.pending ?? { queued: 0, forwarded: 0 };
   }
 
   meta(): Promise<LogMeta | undefined> {

@@ -167,6 +167,11 @@ export class Sequencer {
     return this.role;
   }
 
+  /** Appends waiting in this process: queued for the next commit, and forwarded to the sequencer but not yet acknowledged. */
+  get pending(): { queued: number; forwarded: number } {
+    return { queued: this.queue.length, forwarded: this.forwarded.size };
+  }
+
   append(data: Uint8Array): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new EvidentError('INPUT_INVALID', 'log is closed'));
     if (data.length > this.maxEntryBytes) return Promise.reject(new EvidentError('INPUT_INVALID', `entry larger than ${this.maxEntryBytes} bytes`));

@@ -20,6 +20,17 @@ import { signDsse, signDsseAsync, IN_TOTO_PAYLOAD_TYPE, type DsseEnvelope } from
 export const RECEIPT_FORMAT = 'evident.receipt/v1';
 /** Keeps every log entry below 64 KiB, the C2SP entry-bundle limit (uint16 length prefix). */
 export const MAX_PAYLOAD_BYTES = 40 * 1024;
+/**
+ * The largest payload limit a service may configure (serve --max-receipt-payload): a v1 receipt's log entry is the
+ * canonical envelope, whose base64 payload (4/3 of it) plus payload type, key id and signature must stay below the
+ * 65,535-byte entry-bundle limit.
+ */
+export const MAX_PAYLOAD_LIMIT_BYTES = 47 * 1024;
+
+/** The payload-limit refusal (PAYLOAD_TOO_LARGE; HTTP 400 in the service). */
+export function payloadTooLarge(size: number, limit: number): EvidentError {
+  return new EvidentError('PAYLOAD_TOO_LARGE', `receipt payload is ${size} bytes, over the limit of ${limit} bytes (the DSSE payload: the canonical statement for in-toto and profile formats)`);
+}
 
 /**
  * What is signed: an in-toto Statement (DSSE payload type application/vnd.in-toto+json) or any DSSE payload.
@@ -28,8 +39,8 @@ export const MAX_PAYLOAD_BYTES = 40 * 1024;
  * knows no profile.
  */
 export type ReceiptRequest =
-  | { format: 'in-toto'; statement: Record<string, unknown> }
-  | { format: 'dsse'; payloadType: string; payload: Uint8Array };
+  | { format: 'in-toto'; statement: Record<string, unknown>; maxPayloadBytes?: number }
+  | { format: 'dsse'; payloadType: string; payload: Uint8Array; maxPayloadBytes?: number };
 
 /** The receipt formats this module signs (`format` of a request). */
 export const RECEIPT_REQUEST_FORMATS = ['in-toto', 'dsse'] as const;
@@ -52,19 +63,21 @@ export interface IssuerKey {
 
 /** The payload type and bytes a statement is signed as (validated by the Statement v1 rules every verifier applies
  * (kernel/intoto.ts), RFC 8785 canonical, size-bounded). */
-function statementPayload(statement: Record<string, unknown>): { payloadType: string; body: Uint8Array } {
+function statementPayload(statement: Record<string, unknown>, limit: number): { payloadType: string; body: Uint8Array } {
   checkStatement(statement);
   const body = canonicalBytes(statement);
-  if (body.length > MAX_PAYLOAD_BYTES) throw new EvidentError('INPUT_INVALID', `payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
+  if (body.length > limit) throw payloadTooLarge(body.length, limit);
   return { payloadType: IN_TOTO_PAYLOAD_TYPE, body };
 }
 
 /** What a request is signed as: DSSE payload type and payload bytes. Throws coded refusals. */
 export function envelopePayload(req: ReceiptRequest, _key?: Pick<IssuerKey, 'kid'>): { payloadType: string; body: Uint8Array | string } {
-  if (req.format === 'in-toto') return statementPayload(req.statement);
+  // the payload limit travels with the request (maxPayloadBytes, default MAX_PAYLOAD_BYTES)
+  const limit = req.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
+  if (req.format === 'in-toto') return statementPayload(req.statement, limit);
   if (req.format === 'dsse') {
     if (typeof req.payloadType !== 'string' || req.payloadType.length === 0 || req.payloadType.length > 256) throw new EvidentError('INPUT_INVALID', 'payloadType must be a non-empty string (≤ 256 characters)');
-    if (req.payload.length > MAX_PAYLOAD_BYTES) throw new EvidentError('INPUT_INVALID', `payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
+    if (req.payload.length > limit) throw payloadTooLarge(req.payload.length, limit);
     return { payloadType: req.payloadType, body: req.payload };
   }
   throw new EvidentError('INPUT_INVALID', `unknown receipt format ${JSON.stringify((req as { format?: unknown }).format)}`);

@@ -8,27 +8,30 @@
  * 413/400 naming the limit. CORS is off (no CORS headers are ever sent).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_JSON_DEPTH, type BodyLimits, type ServerOptions } from './context.ts';
+import type { ServerOptions } from './context.ts';
 import { Metrics } from './metrics.ts';
-import { createRouteContext, installBodyParser, installErrorHandlers, installRequestMetrics } from './plumbing.ts';
+import { createRouteContext, installBodyParser, installErrorHandlers, installRequestMetrics, resolveLimits } from './plumbing.ts';
+import { genReqId, installRequestIds } from './request-id.ts';
 import { ROUTE_MODULES } from './routes/index.ts';
-import { collectOpenApi } from './routes/openapi.ts';
+import { installOpenApi } from './routes/openapi.ts';
 
 export { DEFAULT_BODY_LIMIT, DEFAULT_MAX_JSON_DEPTH, type ServerOptions, type ServiceKey } from './context.ts';
 export { serviceKey } from './keyring.ts';
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
-  const limits: BodyLimits = { bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT, maxDepth: opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH };
+  const limits = resolveLimits(opts);
   const app = Fastify({
     bodyLimit: limits.bodyLimit,
     // reject (never strip or coerce) what the schemas do not allow
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
     logger: opts.logger ?? false,
     // pino's default request serializer logs method/url/host only: never headers (bearer tokens) or bodies
+    genReqId, // X-Request-Id: honoured when valid, generated otherwise (request-id.ts); reqId of every log line
   });
 
-  const openapi = collectOpenApi(app); // before any route: it listens to onRoute
-  const metrics = new Metrics();
+  const openapi = await installOpenApi(app); // before any route: @fastify/swagger listens to onRoute
+  installRequestIds(app);
+  const metrics = new Metrics({ log: opts.log });
   installRequestMetrics(app, metrics);
   installBodyParser(app, limits);
   installErrorHandlers(app, limits);

@@ -26,6 +26,11 @@ export interface ServerOptions {
   keyRing?: KeyRing;
   bodyLimit?: number;
   maxJsonDepth?: number;
+  /**
+   * Largest DSSE payload POST /v1/receipts signs, in bytes (default 40 KiB = MAX_PAYLOAD_BYTES, at most 47 KiB =
+   * MAX_PAYLOAD_LIMIT_BYTES); over it: 400 PAYLOAD_TOO_LARGE. serve --max-receipt-payload / EVIDENT_MAX_RECEIPT_PAYLOAD.
+   */
+  maxReceiptPayload?: number;
   logger?: boolean | object;
   /** The transparency log every issued receipt enters. */
   log: TransparencyLog;
@@ -53,6 +58,8 @@ export const DEFAULT_MAX_JSON_DEPTH = 64;
 export interface BodyLimits {
   bodyLimit: number;
   maxDepth: number;
+  /** The receipt payload limit (ServerOptions.maxReceiptPayload with its default). */
+  maxReceiptPayload: number;
 }
 
 /** A route module: registers one area's routes (and hooks) on the root instance. */
@@ -60,7 +67,7 @@ export type RouteModule = (app: FastifyInstance, ctx: RouteContext) => Promise<v
 
 export interface RouteContext {
   opts: ServerOptions;
-  /** bodyLimit / maxDepth with defaults applied (for useLosslessJsonBodies scopes). */
+  /** bodyLimit / maxDepth / maxReceiptPayload with defaults applied (bodyLimit, maxDepth: useLosslessJsonBodies). */
   limits: BodyLimits;
   /** preHandler requiring a bearer token with the scope (admin implies every scope); rate limited per token. */
   requireScope(scope: Scope): (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;

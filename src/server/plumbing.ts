@@ -9,7 +9,17 @@ import type { Scope, TokenRecord } from './tokens.ts';
 import { RateLimiter } from './ratelimit.ts';
 import { classifyFault } from '../store/faults.ts';
 import type { Metrics } from './metrics.ts';
-import { errorSchema, fail, reportSchema, type BodyLimits, type RouteContext, type ServerOptions } from './context.ts';
+import { MAX_PAYLOAD_BYTES, MAX_PAYLOAD_LIMIT_BYTES } from '../receipts/receipt.ts';
+import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_JSON_DEPTH, errorSchema, fail, reportSchema, type BodyLimits, type RouteContext, type ServerOptions } from './context.ts';
+
+/** The limits in force: options with their defaults; an out-of-range receipt payload limit refuses the start. */
+export function resolveLimits(opts: ServerOptions): BodyLimits {
+  const maxReceiptPayload = opts.maxReceiptPayload ?? MAX_PAYLOAD_BYTES;
+  if (!Number.isSafeInteger(maxReceiptPayload) || maxReceiptPayload < 1 || maxReceiptPayload > MAX_PAYLOAD_LIMIT_BYTES) {
+    throw new EvidentError('INPUT_INVALID', `the receipt payload limit must be 1..${MAX_PAYLOAD_LIMIT_BYTES} bytes (a log entry must fit a C2SP entry bundle), got ${opts.maxReceiptPayload}`);
+  }
+  return { bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT, maxDepth: opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH, maxReceiptPayload };
+}
 
 /** Bodies: the kernel's lossless, bounded, duplicate-rejecting parser (plain JS values for handlers). */
 export function installBodyParser(app: FastifyInstance, { bodyLimit, maxDepth }: BodyLimits): void {
@@ -58,15 +68,15 @@ export function createRouteContext(opts: ServerOptions, limits: BodyLimits, metr
     if (typeof h !== 'string' || !h.startsWith('Bearer ')) return undefined;
     return opts.tokens.authenticate(h.slice(7).trim());
   };
-  /** preHandler requiring a scope (admin implies every scope). */
-  const requireScope = (scope: Scope) => async (req: FastifyRequest, reply: FastifyReply) => {
+  /** preHandler requiring a scope (admin implies every scope); tagged with the scope for the OpenAPI document. */
+  const requireScope = (scope: Scope) => Object.assign(async (req: FastifyRequest, reply: FastifyReply) => {
     const t = await authenticate(req);
     if (!t) return fail(reply.header('www-authenticate', 'Bearer'), 401, 'UNAUTHENTICATED', 'a bearer token is required');
     if (!t.scopes.includes(scope) && !t.scopes.includes('admin')) return fail(reply, 403, 'INSUFFICIENT_SCOPE', `this route needs the "${scope}" scope`);
     const wait = limiter.take(t.id);
     if (wait > 0) return fail(reply.header('retry-after', String(wait)), 429, 'RATE_LIMITED', `token ${t.id} exceeded its rate limit`);
     (req as WithToken).token = t;
-  };
+  }, { requiredScope: scope });
   return {
     opts,
     limits,
@@ -79,9 +89,9 @@ export function createRouteContext(opts: ServerOptions, limits: BodyLimits, metr
   };
 }
 
-/** Count every response by method, route template and status. */
+/** Count every response and observe its latency, by method, route template and status. */
 export function installRequestMetrics(app: FastifyInstance, metrics: Metrics): void {
   app.addHook('onResponse', async (req, reply) => {
-    metrics.observeRequest(req.method, req.routeOptions.url ?? 'unknown', reply.statusCode);
+    metrics.observeRequest(req.method, req.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000);
   });
 }

@@ -39,10 +39,13 @@ export const RECEIPT_REQUEST_FORMATS = [...CORE_FORMATS, ...FORMAT_REQUEST_FORMA
 /** A POST /v1/receipts request: signed as is (in-toto, dsse) or a profile statement built by the service. */
 export type ServiceReceiptRequest = ReceiptRequest | FormatReceiptRequest;
 
-/** What a request is signed as: profile requests become the in-toto Statement their profile builds. */
-export function signableRequest(r: ServiceReceiptRequest, issuerKid: string): ReceiptRequest {
-  if (r.format === 'in-toto' || r.format === 'dsse') return r;
-  return { format: 'in-toto', statement: formatStatement(r, issuerKid) as unknown as Record<string, unknown> };
+/**
+ * What a request is signed as: profile requests become the in-toto Statement their profile builds. `maxPayloadBytes`
+ * is the service's receipt payload limit (ServerOptions.maxReceiptPayload; over it: 400 PAYLOAD_TOO_LARGE).
+ */
+export function signableRequest(r: ServiceReceiptRequest, issuerKid: string, maxPayloadBytes?: number): ReceiptRequest {
+  if (r.format === 'in-toto' || r.format === 'dsse') return { ...r, maxPayloadBytes };
+  return { format: 'in-toto', statement: formatStatement(r, issuerKid) as unknown as Record<string, unknown>, maxPayloadBytes };
 }
 
 function hashMatchMatchSchema(withKey: boolean) {
@@ -222,9 +225,14 @@ export async function checkReceiptPolicy(r: ServiceReceiptRequest, wcp: WcpStore
   if (ban) throw new EvidentError('ATTEST_BANNED_HASH', `hash ${ban.sha256} is on the ban list: ${ban.reason}`);
 }
 
-/** HTTP status of a coded library refusal: 400 malformed, 422 tampered / inconsistent / banned; undefined → 500. */
+/**
+ * HTTP status of a coded library refusal: 400 malformed (PAYLOAD_TOO_LARGE included: over the receipt payload limit
+ * has always been 400 here, and test/server-receipts.test.ts holds it), 422 tampered / inconsistent / banned;
+ * undefined → 500.
+ */
 export function refusalStatus(code: string | undefined): 400 | 422 | undefined {
   if (!code) return undefined;
+  if (code === 'PAYLOAD_TOO_LARGE') return 400;
   if (/^(INPUT_|JSON_|BASE64_|HEX_)/.test(code)) return 400;
   if (REJECT_CODES.has(code)) return 422;
   return undefined;

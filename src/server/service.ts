@@ -33,7 +33,10 @@ export interface ServiceOptions {
   db?: string;
   host: string;
   port: number;
-  logger?: boolean;
+  /** Request logs (pino JSON on stdout when true; a pino options object, e.g. {stream}, is passed to Fastify). */
+  logger?: boolean | object;
+  /** Receipt payload limit in bytes (ServerOptions.maxReceiptPayload; default 40 KiB). */
+  maxReceiptPayload?: number;
   rateLimit?: RateLimitOptions;
   /** Environment holding the HarmonyØ4 engine pins (EVIDENT_ENGINE_* / HARMONY4_*); default process.env. */
   engineEnv?: Record<string, string | undefined>;
@@ -96,7 +99,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   let app: FastifyInstance | undefined;
   let address: string;
   try {
-    app = await buildServer({ sigstore, db, tokens, log, logVkey: formatVkey(log.origin, toPublicKey(logPriv)), keys: keyRing.keys, keyRing, logger: o.logger ?? false, rateLimit: o.rateLimit, engine, wcpHmacSecret: o.wcpHmacSecret ?? secretFromEnv() });
+    app = await buildServer({ sigstore, db, tokens, log, logVkey: formatVkey(log.origin, toPublicKey(logPriv)), keys: keyRing.keys, keyRing, logger: o.logger ?? false, rateLimit: o.rateLimit, maxReceiptPayload: o.maxReceiptPayload, engine, wcpHmacSecret: o.wcpHmacSecret ?? secretFromEnv() });
     address = await app.listen({ host: o.host, port: o.port });
   } catch (e) {
     // a failed start (route set-up, port in use) must not leave the database or the log sequencer open

@@ -66,7 +66,7 @@ export async function registerReceipts(app: FastifyInstance, ctx: RouteContext):
         try {
           await checkReceiptPolicy(r, wcpBans);
           const key = { privateKey: active.key, kid: active.kid };
-          receipt = v2.issuing ? await v2.issue(key, signableRequest(r, active.kid)) : await issueReceipt(opts.log, key, signableRequest(r, active.kid));
+          receipt = v2.issuing ? await v2.issue(key, signableRequest(r, active.kid, limits.maxReceiptPayload)) : await issueReceipt(opts.log, key, signableRequest(r, active.kid, limits.maxReceiptPayload));
         } catch (e) {
           const status = e instanceof EvidentError ? refusalStatus(e.code) : undefined;
           if (status) return fail(reply, status, (e as EvidentError).code, (e as Error).message);
