@@ -7,7 +7,7 @@
  * `end` is optional (open) and inclusive; key and certificate bytes must be base64 and parse. Failures throw
  * {@link TrustRootError} (key category, exit 4).
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { X509Certificate } from '@sigstore/core';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
@@ -152,8 +152,9 @@ export function loadTrust(spec: unknown): SigstoreTrust {
   return trustFromJson(spec);
 }
 
-/** Load a pinned public key (file path or inline PEM). Any key type Node can read (ECDSA P-256/384, RSA, Ed25519). */
+/** Load a pinned public key (file path, inline PEM or JWK). Any key type Node reads (ECDSA P-256/384, RSA, Ed25519). */
 export function loadSigstoreKey(spec: string): KeyObject {
-  const text = spec.includes('-----BEGIN ') ? spec : readKeyText(spec);
+  const text = spec.includes('-----BEGIN ') || spec.trimStart().startsWith('{') ? spec : readKeyText(spec);
+  if (text.trimStart().startsWith('{')) return createPublicKey({ key: JSON.parse(text) as JsonWebKey, format: 'jwk' });
   return createPublicKey(text);
 }

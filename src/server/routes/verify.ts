@@ -1,7 +1,11 @@
 /**
  * Verification of any artifact Evident knows (public); answers the report model (same as `evident verify --json`).
  *
- *   POST /v1/verify   {artifact | artifact_base64, format?, mode?, keys?, log_key?} → 200 report (also when invalid)
+ *   POST /v1/verify   {artifact | artifact_base64, format?, mode?, keys?, log_key?, artifacts?, trusted_root?,
+ *                      certificate_identity[_regexp]?, certificate_oidc_issuer?} → 200 report (also when invalid)
+ *
+ * `artifacts`, `trusted_root` and the certificate_* fields are the CLI's --artifact, --trusted-root and
+ * --certificate-* (Sigstore bundles, DSSE/in-toto subjects); the trusted root is inline JSON, never a server path.
  */
 import type { FastifyInstance } from 'fastify';
 import type { EvidentError } from '../../kernel/errors.ts';
@@ -17,6 +21,11 @@ export interface VerifyBody {
   mode?: 'strict' | 'compat';
   keys?: string[];
   log_key?: string;
+  artifacts?: Array<{ name?: string; base64: string }>;
+  trusted_root?: Record<string, unknown>;
+  certificate_identity?: string;
+  certificate_identity_regexp?: string;
+  certificate_oidc_issuer?: string;
 }
 
 export const verifyBodySchema = {
@@ -34,6 +43,21 @@ export const verifyBodySchema = {
       description: 'pinned public keys: PEM, JWK JSON or C2SP vkey',
     },
     log_key: { type: 'string', maxLength: 1024, description: "pinned transparency-log key (C2SP vkey); default: this service's log key" },
+    artifacts: {
+      type: 'array',
+      maxItems: 16,
+      description: 'files the artifact covers (CLI --artifact): the signed blob of a Sigstore message signature, or DSSE/in-toto subjects',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['base64'],
+        properties: { name: { type: 'string', maxLength: 256 }, base64: { type: 'string', description: 'file content, standard base64' } },
+      },
+    },
+    trusted_root: { type: 'object', description: 'Sigstore TrustedRoot JSON (CLI --trusted-root); never fetched' },
+    certificate_identity: { type: 'string', maxLength: 4096, description: 'Sigstore: expected certificate SAN, exact' },
+    certificate_identity_regexp: { type: 'string', maxLength: 4096, description: 'Sigstore: expected certificate SAN, regular expression' },
+    certificate_oidc_issuer: { type: 'string', maxLength: 4096, description: 'Sigstore: expected OIDC issuer' },
   },
 } as const;
 
@@ -52,12 +76,27 @@ export async function registerVerify(app: FastifyInstance, ctx: RouteContext): P
         if (!(k.includes('-----BEGIN ') || k.trimStart().startsWith('{') || VKEY_RE.test(k))) return fail(reply, 400, 'KEY_INVALID', 'keys must be inline PEM, JWK JSON or a C2SP vkey');
       }
       let bytes: Uint8Array;
+      let artifacts: Array<{ name: string; bytes: Uint8Array }> | undefined;
       try {
         bytes = b.artifact_base64 !== undefined ? parseBase64(b.artifact_base64) : Buffer.from(JSON.stringify(b.artifact));
+        artifacts = b.artifacts?.map((a, i) => ({ name: a.name ?? `artifact[${i}]`, bytes: parseBase64(a.base64) }));
       } catch (e) {
         return fail(reply, 400, (e as EvidentError).code ?? 'INPUT_INVALID', (e as Error).message);
       }
-      const report = await verifyAny(bytesInput(bytes), { mode: b.mode ?? 'strict', keys: b.keys ?? [], logKey: b.log_key ?? opts.logVkey }, b.format);
+      const report = await verifyAny(
+        bytesInput(bytes),
+        {
+          mode: b.mode ?? 'strict',
+          keys: b.keys ?? [],
+          logKey: b.log_key ?? opts.logVkey,
+          artifacts,
+          trustedRoot: b.trusted_root,
+          certificateIdentity: b.certificate_identity,
+          certificateIdentityRegexp: b.certificate_identity_regexp,
+          certificateOidcIssuer: b.certificate_oidc_issuer,
+        },
+        b.format,
+      );
       const j = report.toJSON();
       metrics.observeVerify(j.format, j.valid, j.exitCode);
       return j;
