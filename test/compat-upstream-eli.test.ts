@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { verifyEliBytes } from '../src/profiles/eli/verify.ts';
 import { pythonB64decode } from '../src/profiles/eli/pycompat.ts';
 import { bytesInput, verifyAny } from '../src/verify/detect.ts';
+import { compactPacket, parseEliJson } from '../src/profiles/eli/c14n.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const V = path.resolve(repoRoot, '../shared/vectors/eli/upstream');
@@ -117,4 +118,34 @@ test('pythonB64decode follows binascii.a2b_base64 (non-strict), observed with CP
   assert.throws(() => pythonB64decode('QQ='), /Incorrect padding/);
   assert.throws(() => pythonB64decode('QUJDQ'), /number of data characters \(5\) cannot be 1 more than a multiple of 4/);
   assert.throws(() => pythonB64decode('QUJDé'), /only ASCII/);
+});
+
+// ---------------------------------------------------------------- CDIL variant, current shape
+// (read losslessly: the packets hold 1.0, which JSON.parse would turn into 1 and break the block hashes)
+const CDIL = parseEliJson(fs.readFileSync(path.join(import.meta.dirname, 'compat-upstream/cdil.json'))) as unknown as {
+  cases: Record<string, { what: string; packet: unknown; halo_valid: boolean; signature_valid: boolean }>;
+};
+const CDIL_JWK = path.resolve(repoRoot, '../shared/vectors/eli/cdil-variant/dev_public.jwk.json');
+/** eli_verify.py's exit rule applied to upstream's verdict functions: HALO 2, then signature 3. */
+const cdilExit = (c: { halo_valid: boolean; signature_valid: boolean }) => (!c.halo_valid ? 2 : !c.signature_valid ? 3 : 0);
+/** Strict's own verdict: it also binds verification.message to the packet (integrity, exit 2). */
+const CDIL_STRICT: Record<string, number> = { signed: 0, 'block-tampered': 2, 'message-tampered': 2, 'sig-unpadded': 3 };
+
+test('CDIL current shape (halo_chain.blocks + verification, @36138ac) is recognised and judged as upstream', async () => {
+  assert.deepEqual(Object.keys(CDIL.cases).sort(), Object.keys(CDIL_STRICT).sort());
+  for (const [name, c] of Object.entries(CDIL.cases)) {
+    const bytes = Buffer.from(compactPacket(c.packet));
+    const input = bytesInput(bytes);
+    const compat = await verifyAny(input, { mode: 'compat', jwk: CDIL_JWK });
+    assert.equal(compat.format, 'eli.cdil', name);
+    assert.equal(compat.exitCode, cdilExit(c), `${name} compat: ${JSON.stringify(compat.toJSON().checks.filter((x) => !x.ok))}`);
+    const strict = await verifyAny(input, { mode: 'strict', jwk: CDIL_JWK });
+    assert.equal(strict.exitCode, CDIL_STRICT[name], `${name} strict: ${JSON.stringify(strict.toJSON().checks.filter((x) => !x.ok))}`);
+    // the CLI routes it to the CDIL verifier too
+    const f = path.join(tmp, `cdil-${name}.json`);
+    fs.writeFileSync(f, bytes);
+    const r = spawnSync(process.execPath, [BIN, 'eli', 'verify', f, '--jwk', CDIL_JWK, '--mode', 'compat', '--json'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(JSON.parse(r.stdout).format, 'eli.cdil');
+    assert.equal(r.status, cdilExit(c), `${name} CLI: ${r.stdout}`);
+  }
 });

@@ -66,10 +66,10 @@ for (const [name, c] of Object.entries(DATA.cases)) {
     fs.cpSync(path.join(V, 'tournament-42'), d, { recursive: true });
     MUTATIONS[name]!(d);
     for (const [tool, exit] of Object.entries(c.exit)) {
-      const r = await verifyTournamentCompat(d, { keys: tool.includes('--pub') ? [PUB] : undefined }, TOOLS[tool]);
+      const r = await verifyTournamentCompat(d, { mode: 'compat', keys: tool.includes('--pub') ? [PUB] : undefined }, TOOLS[tool]);
       assert.equal(r.exitCode, exit, `${tool}: ${JSON.stringify(r.toJSON().checks.filter((x) => !x.ok))}`);
     }
-    const s = await verifyTournamentStrict(d, { keys: [PUB] });
+    const s = await verifyTournamentStrict(d, { mode: 'strict', keys: [PUB] });
     assert.equal(s.exitCode, STRICT[name], JSON.stringify(s.toJSON().checks.filter((x) => !x.ok)));
   });
 }

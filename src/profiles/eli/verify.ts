@@ -20,7 +20,7 @@ import { EvidentError } from '../../kernel/errors.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../kernel/json/index.ts';
 import { algOfKey, importPublicKey } from '../../kernel/keys.ts';
 import { verify as verifySig } from '../../kernel/sign.ts';
-import { bytesView, parseBase64 } from '../../kernel/encoding.ts';
+import { parseBase64 } from '../../kernel/encoding.ts';
 import { isDigest } from '../../kernel/digest.ts';
 import { TrustStore, type TrustEntry } from '../../kernel/truststore.ts';
 import { parseRfc3339 } from '../../kernel/time.ts';
@@ -269,15 +269,20 @@ function finish(report: Report, opts: EliVerifyOptions, upstream: UpstreamResult
 export function looksLikeEliPacket(v: unknown): boolean {
   if (!isJsonObject(v as JsonValue)) return false;
   const o = v as JsonObject;
-  if (isJsonObject(o.halo_chain as JsonValue) && 'transaction_id' in o) return true;
+  // (a halo_chain holding blocks[] is the current CDIL shape: looksLikeCdilPacket)
+  if (isJsonObject(o.halo_chain as JsonValue) && !Array.isArray((o.halo_chain as JsonObject).blocks) && 'transaction_id' in o) return true;
   return isJsonObject(o.receipt as JsonValue) && isJsonObject((o.receipt as JsonObject).halo_chain as JsonValue);
 }
 
-/** True when a value looks like a CDIL-variant packet (`halo.blocks[]`). */
+/**
+ * True when a value looks like a CDIL-variant packet: `halo.blocks[]` (@5506a8f) or `halo_chain.blocks[]` (the
+ * current shape, @36138ac `packet_builder.py`).
+ */
 export function looksLikeCdilPacket(v: unknown): boolean {
   if (!isJsonObject(v as JsonValue)) return false;
-  const h = (v as JsonObject).halo;
-  return isJsonObject(h as JsonValue) && Array.isArray((h as JsonObject).blocks) && 'transaction_id' in (v as JsonObject);
+  const o = v as JsonObject;
+  const h = isJsonObject(o.halo as JsonValue) ? o.halo : o.halo_chain;
+  return isJsonObject(h as JsonValue) && Array.isArray((h as JsonObject).blocks) && 'transaction_id' in o;
 }
 
 /**
@@ -595,10 +600,15 @@ export async function verifyCdilPacket(value: JsonValue, opts: EliVerifyOptions)
   const report = new Report(CDIL_FORMAT, opts.mode);
   if (!isJsonObject(value)) return report.fail('schema', 'input', 'SCHEMA_INVALID', 'packet must be a JSON object');
   const p = value;
-  for (const f of ['transaction_id', 'gateway_timestamp_utc', 'environment', 'client_id', 'halo']) {
+  // two shapes: @5506a8f `halo` + `signature` (message with client_id); current (@36138ac) `halo_chain` +
+  // `verification` (message of exactly four members, packet_builder.py)
+  const current = !isJsonObject(getField(p, 'halo')) && isJsonObject(getField(p, 'halo_chain'));
+  const haloName = current ? 'halo_chain' : 'halo';
+  const sigName = current ? 'verification' : 'signature';
+  for (const f of ['transaction_id', 'gateway_timestamp_utc', 'environment', 'client_id', haloName]) {
     if (!(f in p)) report.fail(`schema.${f}`, 'input', 'SCHEMA_MISSING_FIELD', `missing required field ${f}`);
   }
-  const halo = getField(p, 'halo');
+  const halo = getField(p, haloName);
   const blocks = isJsonObject(halo) ? getField(halo, 'blocks') : null;
   const hashes = isJsonObject(halo) ? getField(halo, 'block_hashes') : null;
   if (!Array.isArray(blocks) || blocks.length !== 5 || !blocks.every((b) => isJsonObject(b))) {
@@ -641,9 +651,9 @@ export async function verifyCdilPacket(value: JsonValue, opts: EliVerifyOptions)
     report.fail(`halo.block_1.${f}`, 'integrity', 'HALO_FIELD_MISMATCH', `top-level ${f} differs from block_1`);
   }
 
-  const sig = getField(p, 'signature');
+  const sig = getField(p, sigName);
   if (!isJsonObject(sig)) {
-    report.fail('signature', 'signature', 'SIGNATURE_MISSING', 'packet has no signature');
+    report.fail('signature', 'signature', 'SIGNATURE_MISSING', `packet has no ${sigName}`);
     return report;
   }
   const message = getField(sig, 'message');
@@ -652,10 +662,13 @@ export async function verifyCdilPacket(value: JsonValue, opts: EliVerifyOptions)
     gateway_timestamp_utc: getField(p, 'gateway_timestamp_utc'),
     final_hash: getField(halo as JsonObject, 'final_hash'),
     policy_version_hash: getField(bl[3]!, 'policy_version_hash'),
-    client_id: getField(p, 'client_id'),
   };
+  if (!current) want.client_id = getField(p, 'client_id');
   if (!isJsonObject(message) || !jsonEq(message, want)) {
-    report.fail('signature.message', 'integrity', 'SIGNED_MESSAGE_MISMATCH', 'signature.message does not match the packet (transaction_id, timestamp, final_hash, policy_version_hash, client_id)');
+    const msg = `${sigName}.message does not match the packet (${Object.keys(want).join(', ')})`;
+    // compat: upstream's verifiers check the signature over the message, never the message against the packet
+    if (strict) report.fail('signature.message', 'integrity', 'SIGNED_MESSAGE_MISMATCH', msg);
+    else report.warn('signature.message', 'SIGNED_MESSAGE_MISMATCH', `${msg}; upstream does not compare them`);
   } else report.pass('signature.message', 'signed message matches the packet');
   const plan = loadKeyPlan({ ...opts, skipSignature: true });
   if (plan.preflight) {
@@ -677,7 +690,8 @@ export async function verifyCdilPacket(value: JsonValue, opts: EliVerifyOptions)
   try {
     const b64 = getField(sig, 'signature_b64');
     if (typeof b64 !== 'string') throw new EvidentError('BASE64_INVALID', 'signature_b64 is not a string');
-    sb = strict ? parseBase64(b64) : bytesView(Buffer.from(b64, 'base64'));
+    // compat: base64.b64decode, as upstream signer.verify_signature
+    sb = strict ? parseBase64(b64) : pythonB64decode(b64);
   } catch (e) {
     report.fail('signature', 'signature', 'SIGNATURE_INVALID', (e as Error).message);
     return report;
@@ -686,7 +700,7 @@ export async function verifyCdilPacket(value: JsonValue, opts: EliVerifyOptions)
   const ok = keys.find((k) => verifySig(k.key, bytes, sb, { alg: 'es256', ecdsaFormat: 'der' }));
   if (ok) report.pass('signature', `ECDSA P-256 signature verifies with ${ok.source}`);
   else report.fail('signature', 'signature', 'SIGNATURE_INVALID', 'ECDSA P-256 signature does not verify');
-  if (strict) for (const k of Object.keys(p)) if (!['transaction_id', 'gateway_timestamp_utc', 'environment', 'client_id', 'halo', 'signature'].includes(k)) report.warn(`unauthenticated.${k}`, 'FIELD_UNAUTHENTICATED', `top-level field ${k} is covered by neither HALO nor the signature`);
+  if (strict) for (const k of Object.keys(p)) if (!['transaction_id', 'gateway_timestamp_utc', 'environment', 'client_id', haloName, sigName].includes(k)) report.warn(`unauthenticated.${k}`, 'FIELD_UNAUTHENTICATED', `top-level field ${k} is covered by neither HALO nor the signature`);
   return report;
 }
 
