@@ -1,11 +1,12 @@
 /** `evident serve` and `evident token create|list|revoke`: thin wrappers over src/server. */
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { action } from '../util.ts';
 import { EvidentError } from '../../kernel/errors.ts';
 import { openDb } from '../../store/db.ts';
 import { startService } from '../../server/service.ts';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from '../../server/ratelimit.ts';
+import { MAX_PAYLOAD_BYTES, MAX_PAYLOAD_LIMIT_BYTES } from '../../receipts/receipt.ts';
 import { TokenStore, SCOPES } from '../../server/tokens.ts';
 
 const DATA_DIR = './evident-data';
@@ -37,6 +38,7 @@ export function register(program: Command): void {
     .option('--port <port>', 'TCP port', '8080')
     .option('--log', 'structured request logs (pino JSON) on stdout')
     .option('--rate-limit <n>', `write requests per second per token (burst 2×; default ${DEFAULT_RATE_LIMIT.perSecond})`)
+    .addOption(new Option('--max-receipt-payload <bytes>', `largest DSSE payload POST /v1/receipts signs (default ${MAX_PAYLOAD_BYTES}, at most ${MAX_PAYLOAD_LIMIT_BYTES}; over it: 400 PAYLOAD_TOO_LARGE)`).env('EVIDENT_MAX_RECEIPT_PAYLOAD'))
     .action(
       action(async (o: { db?: string; dataDir: string; host: string; port: string; log?: boolean; rateLimit?: string }) => {
         let rateLimit: RateLimitOptions | undefined;
@@ -45,9 +47,15 @@ export function register(program: Command): void {
           if (!/^[1-9][0-9]{0,8}$/.test(o.rateLimit) || !Number.isSafeInteger(n)) throw new EvidentError('INPUT_INVALID', `--rate-limit must be a positive integer, got ${o.rateLimit}`);
           rateLimit = { perSecond: n, burst: 2 * n };
         }
+        const payloadFlag = (o as { maxReceiptPayload?: string }).maxReceiptPayload;
+        let maxReceiptPayload: number | undefined;
+        if (payloadFlag !== undefined) {
+          maxReceiptPayload = Number(payloadFlag);
+          if (!/^[1-9][0-9]{0,5}$/.test(payloadFlag) || maxReceiptPayload > MAX_PAYLOAD_LIMIT_BYTES) throw new EvidentError('INPUT_INVALID', `--max-receipt-payload must be 1..${MAX_PAYLOAD_LIMIT_BYTES} bytes, got ${payloadFlag}`);
+        }
         const port = Number(o.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EvidentError('INPUT_INVALID', `--port must be 0..65535, got ${o.port}`);
-        const s = await startService({ dataDir: o.dataDir, db: o.db, host: o.host, port, logger: !!o.log, rateLimit });
+        const s = await startService({ dataDir: o.dataDir, db: o.db, host: o.host, port, logger: !!o.log, rateLimit, maxReceiptPayload });
         process.stderr.write(`evident service listening on ${s.url}\n`);
         process.stderr.write(`log ${s.log.origin}: ${s.log.isSequencer() ? 'this instance sequences' : 'forwarding appends to the sequencing instance (takes over if it dies)'}\n`);
         if (s.adminToken) process.stderr.write(`admin token (shown once, stored hashed): ${s.adminToken}\n`);
