@@ -92,3 +92,28 @@ test('generic verify --mode compat: a package whose manifest escapes schema_vers
     else process.env.WCP_ATTEST_HMAC_KEY = saved;
   }
 });
+
+test('wcp compat = /enroll field rules (strip, truthiness, non-string artifact_hash); strict its own', async () => {
+  const F = DATA.enroll_fields.cases as Record<string, { body: string; status: number; code: string | null }>;
+  /** Strict: ids must be non-blank strings, capabilities a non-empty list, artifact_hash a string. */
+  const STRICT_F: Record<string, number> = {
+    'worker-id-blank': 10,
+    'species-blank': 10,
+    'capabilities-string': 10,
+    'capabilities-object': 10,
+    'capabilities-zero': 10,
+    'capabilities-empty-object': 10,
+    'artifact-hash-number': 10,
+    'artifact-hash-empty': 10,
+    'artifact-hash-uppercase': 2,
+  };
+  assert.deepEqual(Object.keys(F).sort(), Object.keys(STRICT_F).sort());
+  for (const [name, c] of Object.entries(F)) {
+    const want = c.status === 201 ? 0 : c.code === 'DENY_WORKER_TAMPERED' ? 2 : 10;
+    const body = Buffer.from(c.body, 'utf8');
+    const r = verifyRecordReport(parseRecord(body, 'compat'), 'compat');
+    assert.equal(r.exitCode, want, `${name} (upstream HTTP ${c.status} ${c.code ?? ''}): ${JSON.stringify(r.failures)}`);
+    if (want === 2) assert.equal(r.failures[0]?.code, 'DENY_WORKER_TAMPERED');
+    assert.equal(verifyRecordReport(parseRecord(body, 'strict'), 'strict').exitCode, STRICT_F[name], name);
+  }
+});
