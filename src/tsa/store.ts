@@ -2,15 +2,16 @@
  * The service's TSA keys and certificate chains, beside the other service keys (`<data-dir>/keys/tsa/`):
  *
  *   tsa.json                     {"version":1,"authorities":[{"dir","status":"active"|"retired","valid_from","valid_to"?}]}
- *   <yyyymmddThhmmssZ>/private.pem       TSA signing key (ECDSA P-256, PKCS#8, 0600)
- *   <yyyymmddThhmmssZ>/root-private.pem  the TSA root's key (signed the leaf only; 0600)
- *   <yyyymmddThhmmssZ>/chain.pem         leaf certificate, then the self-signed root
+ *   <yyyymmddThhmmssZ>-<8 hex>/private.pem       TSA signing key (ECDSA P-256, PKCS#8, 0600)
+ *   <yyyymmddThhmmssZ>-<8 hex>/root-private.pem  the TSA root's key (signed the leaf only; 0600)
+ *   <yyyymmddThhmmssZ>-<8 hex>/chain.pem         leaf certificate, then the self-signed root
  *
  * Created on first start. `rotateTsa` adds a new chain and retires the previous one (valid_to = now), so the trusted
  * root keeps every chain with its window and older timestamps still verify.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { EvidentError } from '../kernel/errors.ts';
 import { writeFileAtomic, writeFileExclusive } from '../store/atomic.ts';
 import { loadPrivateKey, readKeyText, writePrivateKeyPem } from '../store/keyfiles.ts';
@@ -47,7 +48,7 @@ function readEntries(dir: string): TsaEntry[] {
   if (j?.version !== 1 || !Array.isArray(j.authorities) || j.authorities.length === 0) throw new EvidentError('KEY_INVALID', `${file}: expected {"version":1,"authorities":[…]}`);
   const out = j.authorities as TsaEntry[];
   for (const [i, e] of out.entries()) {
-    if (typeof e?.dir !== 'string' || !/^[0-9TZ]+(-\d+)?$/.test(e.dir) || (e.status !== 'active' && e.status !== 'retired') || typeof e.valid_from !== 'string') {
+    if (typeof e?.dir !== 'string' || !/^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$/.test(e.dir) || (e.status !== 'active' && e.status !== 'retired') || typeof e.valid_from !== 'string') {
       throw new EvidentError('KEY_INVALID', `${file}: authorities[${i}] needs dir, status (active|retired), valid_from`);
     }
   }
@@ -56,10 +57,10 @@ function readEntries(dir: string): TsaEntry[] {
 }
 
 async function newChainDir(dir: string, now: Date): Promise<TsaEntry> {
-  let name = stamp(now);
-  for (let i = 1; fs.existsSync(path.join(dir, name)); i++) name = `${stamp(now)}-${i}`;
+  // a random suffix: instances sharing the data directory may create a key in the same second
+  const name = `${stamp(now)}-${randomBytes(4).toString('hex')}`;
   const d = path.join(dir, name);
-  fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(d, { mode: 0o700 });
   const c = await createTsaChain({ now });
   writePrivateKeyPem(path.join(d, 'private.pem'), c.leafKey, { exclusive: true });
   writePrivateKeyPem(path.join(d, 'root-private.pem'), c.rootKey, { exclusive: true });

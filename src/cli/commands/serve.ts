@@ -39,8 +39,9 @@ export function register(program: Command): void {
     .option('--log', 'structured request logs (pino JSON) on stdout')
     .option('--rate-limit <n>', `write requests per second per token (burst 2×; default ${DEFAULT_RATE_LIMIT.perSecond})`)
     .addOption(new Option('--max-receipt-payload <bytes>', `largest DSSE payload POST /v1/receipts signs (default ${MAX_PAYLOAD_BYTES}, at most ${MAX_PAYLOAD_LIMIT_BYTES}; over it: 400 PAYLOAD_TOO_LARGE)`).env('EVIDENT_MAX_RECEIPT_PAYLOAD'))
+    .addOption(new Option('--receipt-format <v>', 'receipts POST /v1/receipts issues: v2 (Rekor v2 entries, exportable as Sigstore bundles, docs/sigstore.md) or v1').choices(['v1', 'v2']).default('v2').env('EVIDENT_RECEIPT_FORMAT'))
     .action(
-      action(async (o: { db?: string; dataDir: string; host: string; port: string; log?: boolean; rateLimit?: string }) => {
+      action(async (o: { db?: string; dataDir: string; host: string; port: string; log?: boolean; rateLimit?: string; receiptFormat?: string }) => {
         let rateLimit: RateLimitOptions | undefined;
         if (o.rateLimit !== undefined) {
           const n = Number(o.rateLimit);
@@ -55,7 +56,7 @@ export function register(program: Command): void {
         }
         const port = Number(o.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EvidentError('INPUT_INVALID', `--port must be 0..65535, got ${o.port}`);
-        const s = await startService({ dataDir: o.dataDir, db: o.db, host: o.host, port, logger: !!o.log, rateLimit, maxReceiptPayload });
+        const s = await startService({ dataDir: o.dataDir, db: o.db, host: o.host, port, logger: !!o.log, rateLimit, maxReceiptPayload, receiptFormat: o.receiptFormat === 'v1' ? 'evident.receipt/v1' : 'evident.receipt/v2' });
         process.stderr.write(`evident service listening on ${s.url}\n`);
         process.stderr.write(`log ${s.log.origin}: ${s.log.isSequencer() ? 'this instance sequences' : 'forwarding appends to the sequencing instance (takes over if it dies)'}\n`);
         if (s.adminToken) process.stderr.write(`admin token (shown once, stored hashed): ${s.adminToken}\n`);
