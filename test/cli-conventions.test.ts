@@ -17,7 +17,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-cli-conv-'));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function run(args: string[], o: { input?: string; env?: Record<string, string | undefined> } = {}) {
-  const env = { ...cleanEnv(), NO_COLOR: undefined, FORCE_COLOR: undefined, TERM: undefined, ...o.env };
+  const env: Record<string, string | undefined> = { ...cleanEnv(), NO_COLOR: undefined, FORCE_COLOR: undefined, TERM: undefined, ...o.env };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   const r = spawnSync(process.execPath, [BIN, ...args], { input: o.input, cwd: tmp, encoding: 'utf8', timeout: 60_000, env: env as NodeJS.ProcessEnv });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };

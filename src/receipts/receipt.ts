@@ -27,7 +27,7 @@ export const MAX_PAYLOAD_BYTES = 40 * 1024;
  */
 export const MAX_PAYLOAD_LIMIT_BYTES = 47 * 1024;
 
-/** The payload-limit refusal (PAYLOAD_TOO_LARGE; HTTP 400 in the service). */
+/** The payload-limit refusal (PAYLOAD_TOO_LARGE; HTTP 413 in the service). */
 export function payloadTooLarge(size: number, limit: number): EvidentError {
   return new EvidentError('PAYLOAD_TOO_LARGE', `receipt payload is ${size} bytes, over the limit of ${limit} bytes (the DSSE payload: the canonical statement for in-toto and profile formats)`);
 }

@@ -41,7 +41,7 @@ export type ServiceReceiptRequest = ReceiptRequest | FormatReceiptRequest;
 
 /**
  * What a request is signed as: profile requests become the in-toto Statement their profile builds. `maxPayloadBytes`
- * is the service's receipt payload limit (ServerOptions.maxReceiptPayload; over it: 400 PAYLOAD_TOO_LARGE).
+ * is the service's receipt payload limit (ServerOptions.maxReceiptPayload; over it: 413 PAYLOAD_TOO_LARGE).
  */
 export function signableRequest(r: ServiceReceiptRequest, issuerKid: string, maxPayloadBytes?: number): ReceiptRequest {
   if (r.format === 'in-toto' || r.format === 'dsse') return { ...r, maxPayloadBytes };
@@ -226,13 +226,12 @@ export async function checkReceiptPolicy(r: ServiceReceiptRequest, wcp: WcpStore
 }
 
 /**
- * HTTP status of a coded library refusal: 400 malformed (PAYLOAD_TOO_LARGE included: over the receipt payload limit
- * has always been 400 here, and test/server-receipts.test.ts holds it), 422 tampered / inconsistent / banned;
- * undefined → 500.
+ * HTTP status of a coded library refusal: 400 malformed, 413 over the receipt payload limit (PAYLOAD_TOO_LARGE: the
+ * message names the size and the limit), 422 tampered / inconsistent / banned; undefined → 500.
  */
-export function refusalStatus(code: string | undefined): 400 | 422 | undefined {
+export function refusalStatus(code: string | undefined): 400 | 413 | 422 | undefined {
   if (!code) return undefined;
-  if (code === 'PAYLOAD_TOO_LARGE') return 400;
+  if (code === 'PAYLOAD_TOO_LARGE') return 413;
   if (/^(INPUT_|JSON_|BASE64_|HEX_)/.test(code)) return 400;
   if (REJECT_CODES.has(code)) return 422;
   return undefined;
