@@ -161,8 +161,17 @@ export function tlogsFor(entry: TransparencyLogEntry, tlogs: TLogAuthority[]): T
   return id ? tlogs.filter((t) => t.logID.equals(id)) : [];
 }
 
+/**
+ * Is a trusted-root window [start, end] (end inclusive) open at `at`? Sigstore times are whole seconds (Rekor
+ * integrated time; RFC 3161 genTime usually), so the start is taken at second resolution: a window opened at
+ * 12:00:00.400 covers a timestamp of 12:00:00.
+ */
+export function windowOpen(validFor: { start: Date; end: Date }, at: Date): boolean {
+  return Math.floor(validFor.start.getTime() / 1000) * 1000 <= at.getTime() && at.getTime() <= validFor.end.getTime();
+}
+
 export function validAt(t: TLogAuthority, at: Date): boolean {
-  return t.validFor.start.getTime() <= at.getTime() && at.getTime() <= t.validFor.end.getTime();
+  return windowOpen(t.validFor, at);
 }
 
 /** Rekor v1 SET; records `${id}.set`. Returns the integrated time when the SET verified. */

@@ -41,7 +41,7 @@ import { IN_TOTO_PAYLOAD_TYPE } from '../../kernel/dsse.ts';
 import { matchArtifacts, statementProblems, subjectsOf } from '../../kernel/intoto.ts';
 import { BundleShapeError, parseBundle, type ParsedBundle } from './bundle.ts';
 import { TrustRootError, loadTrust, loadSigstoreKey, type SigstoreTrust } from './trust.ts';
-import { bodyMismatch, checkInclusion, checkSet, tlogsFor, validAt, type SignedContent, type Signer } from './tlog.ts';
+import { bodyMismatch, checkInclusion, checkSet, tlogsFor, validAt, windowOpen, type SignedContent, type Signer } from './tlog.ts';
 
 export const SIGSTORE_FORMAT = 'sigstore.bundle';
 
@@ -334,7 +334,7 @@ function buildPath(leaf: X509Certificate, trusted: X509Certificate[]): X509Certi
   }
 }
 
-const inWindow = (ca: CertAuthority, t: Date): boolean => ca.validFor.start.getTime() <= t.getTime() && t.getTime() <= ca.validFor.end.getTime();
+const inWindow = (ca: CertAuthority, t: Date): boolean => windowOpen(ca.validFor, t);
 const pathValidAt = (path: X509Certificate[], t: Date): boolean => path.every((c) => c.validForDate(t));
 
 /** TSA chains come only from the (cached, immutable) trust material: built once per authority. */
