@@ -149,3 +149,16 @@ test('CDIL current shape (halo_chain.blocks + verification, @36138ac) is recogni
     assert.equal(r.status, cdilExit(c), `${name} CLI: ${r.stdout}`);
   }
 });
+
+test('evident verify CLI --mode compat: duplicate-key packet gets the upstream verdict; strict refuses it (10)', () => {
+  for (const name of ['duplicate-key-last-wins', 'duplicate-key-first-is-real']) {
+    const c = DATA.cases.find((x) => x.name === name)!;
+    const f = path.join(tmp, `generic-${name}.json`);
+    fs.writeFileSync(f, bytesOf(c));
+    const r = spawnSync(process.execPath, [BIN, 'verify', f, ...argsOf(c), '--mode', 'compat', '--json'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, c.upstream_exit, `${name}: ${r.stdout}`);
+    assert.equal(JSON.parse(r.stdout).format, 'eli.packet');
+    const s = spawnSync(process.execPath, [BIN, 'verify', f, ...argsOf(c), '--json'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(s.status, 10, `${name} strict: ${s.stdout}`);
+  }
+});

@@ -117,3 +117,15 @@ test('wcp compat = /enroll field rules (strip, truthiness, non-string artifact_h
     assert.equal(verifyRecordReport(parseRecord(body, 'strict'), 'strict').exitCode, STRICT_F[name], name);
   }
 });
+
+test('evident verify CLI --mode compat: BOM / NaN / duplicate-key records verify as /enroll accepts them', () => {
+  for (const name of ['bom', 'nan', 'dupkey']) {
+    const f = path.join(tmp, `generic-${name}.json`);
+    fs.writeFileSync(f, Buffer.from(ENROLL[name]!.body_b64, 'base64'));
+    const r = spawnSync(process.execPath, [BIN, 'verify', f, '--mode', 'compat', '--json'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, `${name}: ${r.stdout}`);
+    assert.equal(JSON.parse(r.stdout).format, 'wcp.registry-record');
+    const s = spawnSync(process.execPath, [BIN, 'verify', f, '--json'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(s.status, STRICT[name], `${name} strict: ${s.stdout}`);
+  }
+});
