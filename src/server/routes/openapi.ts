@@ -20,6 +20,9 @@ const NON_JSON_200: Record<string, { type: string; schema: object; description: 
   '/checkpoint': { type: 'text/plain; charset=utf-8', schema: { type: 'string' }, description: 'the latest checkpoint, a C2SP signed note' },
   '/metrics': { type: 'text/plain; version=0.0.4; charset=utf-8', schema: { type: 'string' }, description: 'Prometheus text exposition format 0.0.4' },
   '/tile/*': { type: 'application/octet-stream', schema: { type: 'string', contentMediaType: 'application/octet-stream' }, description: 'a C2SP tlog-tiles hash tile (32-byte hashes) or entry bundle (uint16-length-prefixed entries)' },
+  '/v1/timestamp': { type: 'application/timestamp-reply', schema: { type: 'string', contentMediaType: 'application/timestamp-reply' }, description: 'a DER RFC 3161 TimeStampResp (granted)' },
+  '/v1/trusted-root': { type: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', schema: { type: 'object' }, description: 'the Sigstore TrustedRoot of this deployment' },
+  '/v1/receipts/:id/sigstore': { type: 'application/vnd.dev.sigstore.bundle.v0.3+json', schema: { type: 'object' }, description: 'a Sigstore bundle v0.3' },
 };
 
 /** Path templates for wildcard routes (a `*` is no valid OpenAPI template). */

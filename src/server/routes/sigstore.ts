@@ -30,7 +30,7 @@ export async function registerSigstore(app: FastifyInstance, ctx: RouteContext):
 
   await app.register(async (scope) => {
     scope.addContentTypeParser('application/timestamp-query', { parseAs: 'buffer', bodyLimit: MAX_TIMESTAMP_QUERY }, (_req, body, done) => done(null, body));
-    scope.post('/v1/timestamp', { schema: { response: { 200: { description: 'DER TimeStampResp (granted)' }, 400: { description: 'DER TimeStampResp (rejection)' }, 415: ctx.schemas.error, 503: ctx.schemas.error } } }, async (req, reply) => {
+    scope.post('/v1/timestamp', { schema: { response: { 200: { description: 'DER TimeStampResp (granted)' }, 400: { description: 'DER TimeStampResp (rejection)', type: 'string' }, 415: ctx.schemas.error, 503: ctx.schemas.error } } }, async (req, reply) => {
       if (!sg) return fail(reply, 503, 'NO_TSA', 'this service has no timestamp authority');
       if (!Buffer.isBuffer(req.body)) return fail(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', 'send an RFC 3161 TimeStampReq as application/timestamp-query');
       const r = await sg.tsa.active.respond(new Uint8Array(req.body));
