@@ -20,6 +20,7 @@ export const COMMAND_MODULES: ReadonlyArray<{ names: readonly string[]; load: ()
   { names: ['verify'], load: () => import('./commands/verify.ts') },
   { names: ['log'], load: () => import('./commands/log.ts') },
   { names: ['witness'], load: () => import('./commands/witness.ts') },
+  { names: ['witness'], load: () => import('./commands/witness.ts') },
   { names: ['hashmatch'], load: () => import('./commands/hashmatch.ts') },
   { names: ['wcp'], load: () => import('./commands/wcp.ts') },
   { names: ['eli'], load: () => import('./commands/eli.ts') },

@@ -17,6 +17,7 @@ import { EvidentError } from '../kernel/errors.ts';
 import type { NoteSigner } from '../kernel/note.ts';
 import { CompactRange, assembleProof, hashLeaf, inclusionProofPlan, type NodeId } from './merkle.ts';
 import { signCheckpoint } from './checkpoint.ts';
+import { ENTRY_MAX_BYTES } from './tiles.ts';
 import type { LogState, LogStorage } from './storage/types.ts';
 
 export interface AppendResult {
@@ -96,6 +97,7 @@ export interface SequencerOptions {
    */
   batchMs?: number;
   dedupe?: boolean;
+  /** Largest entry accepted (default and upper bound: ENTRY_MAX_BYTES, the tlog-tiles entry-bundle limit). */
   maxEntryBytes?: number;
   maxPending?: number;
   /** Shared log: role attempts and ack polls every pollMs (default 250); the sequencer polls the queue every max(pollMs, 1000). */
@@ -142,7 +144,7 @@ export class Sequencer {
   ) {
     this.batchSize = Math.max(1, Math.min(opts.batchSize ?? 256, 65536));
     this.batchMs = Math.max(0, opts.batchMs ?? 0);
-    this.maxEntryBytes = opts.maxEntryBytes ?? 16 * 1024 * 1024;
+    this.maxEntryBytes = Math.min(opts.maxEntryBytes ?? ENTRY_MAX_BYTES, ENTRY_MAX_BYTES);
     this.maxPending = opts.maxPending ?? 1_000_000;
     this.pollMs = Math.max(10, opts.pollMs ?? 250);
     this.forwardTimeoutMs = Math.max(100, opts.forwardTimeoutMs ?? 30_000);
@@ -174,7 +176,7 @@ export class Sequencer {
 
   append(data: Uint8Array): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new EvidentError('INPUT_INVALID', 'log is closed'));
-    if (data.length > this.maxEntryBytes) return Promise.reject(new EvidentError('INPUT_INVALID', `entry larger than ${this.maxEntryBytes} bytes`));
+    if (data.length > this.maxEntryBytes) return Promise.reject(new EvidentError('ENTRY_TOO_LARGE', `entry of ${data.length} bytes is larger than ${this.maxEntryBytes} bytes (the tlog-tiles entry-bundle limit)`));
     if (this.queue.length + this.forwarded.size >= this.maxPending) return Promise.reject(new EvidentError('LOG_BUSY', 'too many pending appends'));
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ data, dedupe: this.opts.dedupe ?? false, resolve, reject });

@@ -12,6 +12,8 @@ import { EvidentError } from '../kernel/errors.ts';
 
 export const TILE_HEIGHT = 8;
 export const TILE_WIDTH = 256;
+/** Largest entry an entry bundle can carry: each entry is prefixed by a uint16 big-endian length. */
+export const ENTRY_MAX_BYTES = 0xffff;
 
 export function tileIndexPath(n: number): string {
   if (!Number.isSafeInteger(n) || n < 0) throw new EvidentError('INPUT_INVALID', `invalid tile index ${n}`);

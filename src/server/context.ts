@@ -9,6 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DbHandle } from '../store/db.ts';
 import type { TransparencyLog } from '../log/index.ts';
+import type { WitnessCollector } from '../log/witness/collector.ts';
 import type { SealedEngineStatus } from '../profiles/h4/sealing.ts';
 import type { Scope, TokenRecord, TokenStore } from './tokens.ts';
 import type { RateLimitOptions } from './ratelimit.ts';
@@ -38,6 +39,12 @@ export interface ServerOptions {
   logVkey: string;
   /** Sigstore compatibility: the TSA, the log key's start, the receipt format issued (routes/sigstore.ts). */
   sigstore?: import('./sigstore-options.ts').SigstoreServerOptions;
+  /** Witness cosignature collection (serve --witness): POST /v1/receipts?cosigned=N waits on it. */
+  witnesses?: WitnessCollector;
+  /** How long POST /v1/receipts?cosigned=N waits for the cosignatures (default 10 s). */
+  witnessWaitMs?: number;
+  /** Cosignatures a receipt waits for by default (serve --witness-quorum; ?cosigned= overrides). */
+  witnessQuorum?: number;
   /** Per-token limits on authenticated (write) routes. */
   rateLimit?: RateLimitOptions;
   /** Extra route modules (same signature as src/server/routes/*), registered after the built-in ones. */

@@ -20,8 +20,10 @@ import { noteSigner, formatVkey } from '../kernel/note.ts';
 import { toPublicKey } from '../kernel/keys.ts';
 import { loadSealedEngine } from '../profiles/h4/sealing.ts';
 import { secretFromEnv } from '../profiles/wcp/verify.ts';
+import { WitnessCollector } from '../log/witness/collector.ts';
 import { openTsaStore } from '../tsa/store.ts';
 import type { IssuedReceiptFormat } from './sigstore-options.ts';
+import type { WitnessEndpoint } from '../log/witness/client.ts';
 
 export const DEFAULT_ORIGIN = 'localhost/evident';
 
@@ -44,6 +46,12 @@ export interface ServiceOptions {
   wcpHmacSecret?: string;
   /** What POST /v1/receipts issues (default evident.receipt/v1; `evident serve` defaults to v2, docs/sigstore.md). */
   receiptFormat?: IssuedReceiptFormat;
+  /** Witnesses asked to cosign every new checkpoint (serve --witness NAME=VKEY@URL); never in the append path. */
+  witnesses?: WitnessEndpoint[];
+  /** Cosignatures POST /v1/receipts?cosigned= (empty) waits for (serve --witness-quorum). */
+  witnessQuorum?: number;
+  /** How long ?cosigned=N waits (default 10 s). */
+  witnessWaitMs?: number;
 }
 
 export interface RunningService {
@@ -96,11 +104,15 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   // first start on an empty database only (one transaction, so instances starting together create one)
   const adminToken = (await tokens.createInitialAdmin())?.token;
 
+  const witnesses = new WitnessCollector(log, o.witnesses ?? [], {
+    onError: (w, e) => process.emitWarning(`witness ${w}: ${e.message}`, { code: 'EVIDENT_WITNESS' }),
+  });
   let app: FastifyInstance | undefined;
   let address: string;
   try {
-    app = await buildServer({ sigstore, db, tokens, log, logVkey: formatVkey(log.origin, toPublicKey(logPriv)), keys: keyRing.keys, keyRing, logger: o.logger ?? false, rateLimit: o.rateLimit, maxReceiptPayload: o.maxReceiptPayload, engine, wcpHmacSecret: o.wcpHmacSecret ?? secretFromEnv() });
+    app = await buildServer({ sigstore, witnesses, witnessQuorum: o.witnessQuorum, witnessWaitMs: o.witnessWaitMs, db, tokens, log, logVkey: formatVkey(log.origin, toPublicKey(logPriv)), keys: keyRing.keys, keyRing, logger: o.logger ?? false, rateLimit: o.rateLimit, maxReceiptPayload: o.maxReceiptPayload, engine, wcpHmacSecret: o.wcpHmacSecret ?? secretFromEnv() });
     address = await app.listen({ host: o.host, port: o.port });
+    witnesses.start();
   } catch (e) {
     // a failed start (route set-up, port in use) must not leave the database or the log sequencer open
     await app?.close().catch(() => {});
@@ -118,6 +130,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     keyRing,
     async close() {
       await running.close();
+      await witnesses.close();
       await log.close();
       await db.close();
     },

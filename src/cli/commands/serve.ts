@@ -8,6 +8,7 @@ import { startService } from '../../server/service.ts';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from '../../server/ratelimit.ts';
 import { MAX_PAYLOAD_BYTES, MAX_PAYLOAD_LIMIT_BYTES } from '../../receipts/receipt.ts';
 import { TokenStore, SCOPES } from '../../server/tokens.ts';
+import { parseWitnessSpec } from '../../log/witness/client.ts';
 
 const DATA_DIR = './evident-data';
 const dbFor = (o: { db?: string; dataDir: string }) => o.db ?? `sqlite:${path.join(o.dataDir, 'evident.db')}`;
@@ -40,8 +41,11 @@ export function register(program: Command): void {
     .option('--rate-limit <n>', `write requests per second per token (burst 2×; default ${DEFAULT_RATE_LIMIT.perSecond})`)
     .addOption(new Option('--max-receipt-payload <bytes>', `largest DSSE payload POST /v1/receipts signs (default ${MAX_PAYLOAD_BYTES}, at most ${MAX_PAYLOAD_LIMIT_BYTES}; over it: 400 PAYLOAD_TOO_LARGE)`).env('EVIDENT_MAX_RECEIPT_PAYLOAD'))
     .addOption(new Option('--receipt-format <v>', 'receipts POST /v1/receipts issues: v2 (Rekor v2 entries, exportable as Sigstore bundles, docs/sigstore.md) or v1').choices(['v1', 'v2']).default('v2').env('EVIDENT_RECEIPT_FORMAT'))
+    .option('--witness <spec>', 'C2SP tlog-witness NAME=VKEY@URL asked to cosign every new checkpoint (repeatable; docs/log.md)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--witness-quorum <n>', 'cosignatures POST /v1/receipts?cosigned= (no number) waits for (default: every --witness)')
+    .option('--witness-timeout <seconds>', 'how long POST /v1/receipts?cosigned=N waits for the cosignatures before answering 504', '10')
     .action(
-      action(async (o: { db?: string; dataDir: string; host: string; port: string; log?: boolean; rateLimit?: string; receiptFormat?: string }) => {
+      action(async (o: { db?: string; dataDir: string; host: string; port: string; log?: boolean; rateLimit?: string; witness?: string[]; witnessQuorum?: string; witnessTimeout: string; receiptFormat?: string }) => {
         let rateLimit: RateLimitOptions | undefined;
         if (o.rateLimit !== undefined) {
           const n = Number(o.rateLimit);
@@ -56,7 +60,11 @@ export function register(program: Command): void {
         }
         const port = Number(o.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EvidentError('INPUT_INVALID', `--port must be 0..65535, got ${o.port}`);
-        const s = await startService({ dataDir: o.dataDir, db: o.db, host: o.host, port, logger: !!o.log, rateLimit, maxReceiptPayload, receiptFormat: o.receiptFormat === 'v1' ? 'evident.receipt/v1' : 'evident.receipt/v2' });
+        const witnesses = (o.witness ?? []).map(parseWitnessSpec);
+        const witnessQuorum = o.witnessQuorum === undefined ? witnesses.length : Number(o.witnessQuorum);
+        if (!/^[0-9]{1,3}$/.test(o.witnessQuorum ?? '0') || witnessQuorum > witnesses.length) throw new EvidentError('INPUT_INVALID', `--witness-quorum must be 0..${witnesses.length} (the number of --witness), got ${o.witnessQuorum}`);
+        if (!/^[1-9][0-9]{0,3}$/.test(o.witnessTimeout)) throw new EvidentError('INPUT_INVALID', `--witness-timeout must be 1..9999 seconds, got ${o.witnessTimeout}`);
+        const s = await startService({ dataDir: o.dataDir, db: o.db, host: o.host, port, logger: !!o.log, rateLimit, maxReceiptPayload, witnesses, witnessQuorum, witnessWaitMs: Number(o.witnessTimeout) * 1000, receiptFormat: o.receiptFormat === 'v1' ? 'evident.receipt/v1' : 'evident.receipt/v2' });
         process.stderr.write(`evident service listening on ${s.url}\n`);
         process.stderr.write(`log ${s.log.origin}: ${s.log.isSequencer() ? 'this instance sequences' : 'forwarding appends to the sequencing instance (takes over if it dies)'}\n`);
         if (s.adminToken) process.stderr.write(`admin token (shown once, stored hashed): ${s.adminToken}\n`);

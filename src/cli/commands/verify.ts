@@ -24,6 +24,8 @@ export function register(program: Command): void {
     .option('--log-key <key>', 'pinned transparency-log key (vkey string or file) for tlog-proofs')
     .option('--entry <file>', 'tlog-proof: the logged entry bytes (needed when the proof carries no extra line)')
     .option('--leaf-hash <hex>', 'tlog-proof: the RFC 6962 leaf hash of the logged entry (instead of --entry)')
+    .option('--witness <vkey>', 'tlog-proofs, receipts, checkpoints: pinned witness cosignature vkey (string or file); repeatable', collect)
+    .option('--witness-quorum <n>', 'valid cosignatures required from the --witness keys (default: all of them); fewer is exit 1')
     .option('--challenge <file>', 'CPHAR challenge the attestation answers')
     .option('--db <url>', 'database URL for registry/nonce checks (sqlite:PATH or postgres://…)')
     .option('--now <time>', 'verification time (RFC 3339), default now')
@@ -58,6 +60,8 @@ export function register(program: Command): void {
           logKey: o.logKey,
           entry: o.entry,
           leafHash: o.leafHash,
+          witnesses: o.witness,
+          witnessQuorum: o.witnessQuorum === undefined ? undefined : /^[0-9]{1,3}$/.test(o.witnessQuorum) ? Number(o.witnessQuorum) : NaN,
           challenge: o.challenge,
           db: o.db,
           now,

@@ -220,6 +220,14 @@ export class PostgresLogStorage implements LogStorage, SharedQueue {
     return r.rows.length ? (r.rows[0] as { note: string }).note : undefined;
   }
 
+  async updateCheckpointNote(size: number, note: string): Promise<void> {
+    await this.pool.query(
+      `WITH c AS (UPDATE ${this.t}_checkpoints SET note = $1::text WHERE size = $2::bigint)
+       UPDATE ${this.t}_state SET checkpoint = $1::text WHERE id = 1 AND size = $2::bigint`,
+      [note, size],
+    );
+  }
+
   // ---- the sequencer role and the forwarding queue (SharedQueue)
 
   get holdsRole(): boolean {

@@ -158,6 +158,15 @@ export class SqliteLogStorage implements LogStorage {
     return r?.note;
   }
 
+  async updateCheckpointNote(size: number, note: string): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.st(`UPDATE ${this.t}_checkpoints SET note = ? WHERE size = ?`).run(note, size);
+        this.st(`UPDATE ${this.t}_state SET checkpoint = ? WHERE id = 1 AND size = ?`).run(note, size);
+      })
+      .immediate();
+  }
+
   async acquireSequencerLock(): Promise<boolean> {
     return true;
   }

@@ -41,6 +41,11 @@ export interface LogStorage {
   getLeafHash(index: number): Promise<Uint8Array | undefined>;
   /** The signed checkpoint committed at exactly this tree size, if any. */
   getCheckpoint(size: number): Promise<string | undefined>;
+  /**
+   * Replace the note stored at `size` (and the state's, while the tree still has that size) by the same checkpoint
+   * with more signatures — witness cosignatures collected after the commit. The caller checks the text is equal.
+   */
+  updateCheckpointNote(size: number, note: string): Promise<void>;
   /** Become the single sequencer (PostgreSQL advisory lock; SQLite: no-op, the file lock serialises writers). */
   acquireSequencerLock(): Promise<boolean>;
   close(): Promise<void>;

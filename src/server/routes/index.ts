@@ -13,6 +13,7 @@ import { registerVerify } from './verify.ts';
 import { registerTokens } from './tokens.ts';
 import { registerReceipts } from './receipts.ts';
 import { registerLog } from './log.ts';
+import { registerPublicHeaders } from './public.ts';
 import { registerSigstore } from './sigstore.ts';
 
 export type { RouteModule } from '../context.ts';
@@ -28,4 +29,5 @@ export const ROUTE_MODULES: RouteModule[] = [
   registerReceipts, // /v1/receipts, /v1/receipts/{id}
   registerLog, // /checkpoint, /v1/log, /v1/log/inclusion, /v1/log/consistency, /tile/…
   registerSigstore, // /v1/trusted-root, /v1/timestamp (RFC 3161)
+  registerPublicHeaders, // CORS on public reads; errors never cached
 ];

@@ -11,7 +11,7 @@
 import type { FastifyInstance } from 'fastify';
 import { EvidentError } from '../../kernel/errors.ts';
 import { toBase64 } from '../../kernel/encoding.ts';
-import { parseTileIndexPath, TILE_WIDTH } from '../../log/tiles.ts';
+import { ENTRY_MAX_BYTES, parseTileIndexPath, TILE_WIDTH } from '../../log/tiles.ts';
 import type { RouteContext } from '../context.ts';
 
 // query values arrive as text; no coercion: an exact decimal pattern instead
@@ -92,25 +92,31 @@ export async function registerLog(app: FastifyInstance, ctx: RouteContext): Prom
     const count = Math.floor(size / TILE_WIDTH ** level);
     const first = n * TILE_WIDTH;
     if (first + width > count) return fail(reply, 404, 'TILE_NOT_FOUND', 'tile not (yet) available at this width');
-    reply.header('cache-control', 'public, max-age=31536000, immutable');
+    // full and partial tiles never change once served: cacheable for a year (only when answered 200)
+    const immutable = () => reply.header('cache-control', 'public, max-age=31536000, immutable');
     if (m[1]) {
       const parts: Uint8Array[] = [];
       for (let i = 0; i < width; i++) {
-        const e = (await opts.log.getEntry(first + i))!;
+        const e = await opts.log.getEntry(first + i);
+        if (!e) return fail(reply, 503, 'TILE_UNAVAILABLE', `entry ${first + i} is not readable yet`);
+        // appends refuse such entries (ENTRY_TOO_LARGE); a log written before that cannot serve this bundle
+        if (e.length > ENTRY_MAX_BYTES) return fail(reply, 404, 'ENTRY_TOO_LARGE', `entry ${first + i} (${e.length} bytes) does not fit an entry bundle (at most ${ENTRY_MAX_BYTES} bytes)`);
         const len = Buffer.alloc(2);
         len.writeUInt16BE(e.length);
         parts.push(len, e);
       }
+      immutable();
       return reply.type('application/octet-stream').send(Buffer.concat(parts));
     }
     const ids = Array.from({ length: width }, (_, i) => ({ level: level * 8, index: first + i }));
     const nodes = await opts.log.storage.getNodes(ids);
     const out = Buffer.alloc(width * 32);
-    ids.forEach((id, i) => {
-      const h = nodes.get(`${id.level}/${id.index}`);
-      if (!h) throw new Error(`missing node ${id.level}/${id.index}`);
+    for (let i = 0; i < ids.length; i++) {
+      const h = nodes.get(`${ids[i]!.level}/${ids[i]!.index}`);
+      if (!h) return fail(reply, 503, 'TILE_UNAVAILABLE', `node ${ids[i]!.level}/${ids[i]!.index} is not readable yet`);
       out.set(h, i * 32);
-    });
+    }
+    immutable();
     return reply.type('application/octet-stream').send(out);
   });
 }

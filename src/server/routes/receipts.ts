@@ -44,16 +44,23 @@ export async function registerReceipts(app: FastifyInstance, ctx: RouteContext):
 
   await app.register(async (scope) => {
     useLosslessJsonBodies(scope, limits);
-    scope.post<{ Body: ReceiptBody }>(
+    scope.post<{ Body: ReceiptBody; Querystring: { cosigned?: string } }>(
       '/v1/receipts',
       {
         preHandler: requireScope('issue'),
         schema: {
           body: receiptBodySchema,
-          response: { 201: receiptSchema, 400: err, 401: err, 403: err, 422: err, 429: err, 503: err },
+          // ?cosigned=N: answer once a checkpoint covering the entry carries N witness cosignatures (504 after
+          // the wait; the receipt is logged either way); ?cosigned= alone: the service's --witness-quorum
+          querystring: { type: 'object', additionalProperties: false, properties: { cosigned: { type: 'string', pattern: '^(|[0-9]{1,3})$' } } },
+          response: { 201: receiptSchema, 400: err, 401: err, 403: err, 413: err, 422: err, 429: err, 503: err, 504: err },
         },
       },
       async (req, reply) => {
+        const cq = req.query.cosigned;
+        const want = cq === undefined ? 0 : cq === '' ? (opts.witnessQuorum ?? 0) : Number(cq);
+        const configured = opts.witnesses?.witnesses.length ?? 0;
+        if (want > configured) return fail(reply, 400, 'INPUT_INVALID', `cosigned=${want}: this service asks ${configured} witness(es)`);
         let r: ServiceReceiptRequest;
         try {
           r = toReceiptRequest(req.body, losslessBody(req));
@@ -68,12 +75,21 @@ export async function registerReceipts(app: FastifyInstance, ctx: RouteContext):
           const key = { privateKey: active.key, kid: active.kid };
           receipt = v2.issuing ? await v2.issue(key, signableRequest(r, active.kid, limits.maxReceiptPayload)) : await issueReceipt(opts.log, key, signableRequest(r, active.kid, limits.maxReceiptPayload));
         } catch (e) {
+          // an entry bundle carries at most 65,535 bytes per entry (C2SP tlog-tiles): refused, never stored
+          if ((e as EvidentError).code === 'ENTRY_TOO_LARGE') return fail(reply, 413, 'ENTRY_TOO_LARGE', (e as Error).message);
           const status = e instanceof EvidentError ? refusalStatus(e.code) : undefined;
           if (status) return fail(reply, status, (e as EvidentError).code, (e as Error).message);
           throw e;
         }
         await receipts.put(receipt.id, receipt.log.index, r.format);
         bump('evident_receipts_issued_total');
+        if (want > 0) {
+          const size = await opts.witnesses!.waitFor(receipt.log.index, want, opts.witnessWaitMs ?? 10_000);
+          if (size === undefined) {
+            return fail(reply, 504, 'WITNESS_QUORUM', `receipt ${receipt.id} is logged at index ${receipt.log.index}, but no checkpoint covering it had ${want} cosignature(s) in time; GET /v1/receipts/${receipt.id} later`);
+          }
+          receipt = receipt.format === RECEIPT_FORMAT_V2 ? (await v2.at(receipt.id, receipt.log.index, (await opts.log.getEntry(receipt.log.index))!, size))! : await receiptAt(opts.log, receipt.envelope, receipt.log.index, size);
+        } else opts.witnesses?.nudge();
         return reply.code(201).send(receipt);
       },
     );
