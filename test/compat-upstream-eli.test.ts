@@ -43,6 +43,7 @@ const STRICT: Record<string, number> = {
   'duplicate-key-last-wins': 10, // duplicate keys rejected
   'duplicate-key-first-is-real': 10,
   bom: 10,
+  'not-utf8': 10, // strict: JSON_BAD_UTF8, input (upstream crashes: exit 1, which compat reproduces)
 };
 
 const bytesOf = (c: (typeof DATA.cases)[number]) => (c.packet_b64 !== undefined ? Buffer.from(c.packet_b64, 'base64') : Buffer.from(c.packet!, 'utf8'));

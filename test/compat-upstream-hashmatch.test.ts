@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { verifyTournamentCompat, verifyTournamentStrict, type UpstreamTool } from '../src/profiles/hashmatch/verify.ts';
 import { bytesInput, verifyAny } from '../src/verify/detect.ts';
 
@@ -86,4 +87,15 @@ test('generic verify --mode compat: a duplicate-key receipt is detected and judg
   // the last value is the bad one: upstream verifyReceipt returns false (exit 1)
   const dupBad = Buffer.from(text.replace(/}\s*$/, ',"version":7}'));
   assert.equal((await verifyAny(bytesInput(dupBad), { mode: 'compat', keys: [PUB] })).exitCode, 1);
+});
+
+test('hashmatch verify-receipt FILE --mode compat parses as evident verify --mode compat does (JSON.parse)', () => {
+  const BIN = path.resolve(repoRoot, 'bin/evident.js');
+  const text = fs.readFileSync(path.join(V, 'tournament-42/tournament_receipt.json'), 'utf8');
+  const f = path.join(tmp, 'dup-receipt.json');
+  fs.writeFileSync(f, text.replace('{', '{"version":7,'));
+  const r = spawnSync(process.execPath, [BIN, 'hashmatch', 'verify-receipt', f, '--key', PUB, '--mode', 'compat', '--json'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stdout);
+  const s = spawnSync(process.execPath, [BIN, 'hashmatch', 'verify-receipt', f, '--key', PUB, '--json'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(s.status, 10, s.stdout);
 });

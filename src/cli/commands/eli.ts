@@ -11,6 +11,7 @@ import { Report } from '../../verify/report.ts';
 import { ELI_FORMAT, looksLikeCdilPacket, verifyCdilPacket, verifyEliBytes, type EliVerifyOptions } from '../../profiles/eli/verify.ts';
 import { ELI_MAX_BYTES as ELI_MAX_BYTES_CLI, parseEliJson, prettyPacket, compactPacket } from '../../profiles/eli/c14n.ts';
 import { buildPacket } from '../../profiles/eli/issue.ts';
+import { parsePythonJsonFast } from '../../kernel/json/pyjson.ts';
 import { eliPublicJwk } from '../../profiles/eli/sign.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -72,7 +73,8 @@ async function runVerify(file: string, o: VerifyFlags): Promise<void> {
   // CDIL variant (blocks inside the packet, ECDSA P-256)
   let parsed: unknown;
   try {
-    parsed = parseEliJson(bytes, { duplicateKeys: o.mode === 'strict' ? 'reject' : 'last-wins' });
+    // compat: as Python's json.load (see verifyEliBytes)
+    parsed = o.mode === 'compat' ? parsePythonJsonFast(bytes, { source: 'text', maxBytes: ELI_MAX_BYTES_CLI }) : parseEliJson(bytes, { duplicateKeys: 'reject' });
   } catch {
     parsed = undefined;
   }

@@ -113,6 +113,15 @@ export function register(program: Command): void {
         return;
       }
       const input = loadVerifyInput(p);
+      if (o.mode === 'compat' && input.jsonError && input.bytes) {
+        // compat: upstream JSON.parse-s the UTF-8 text (duplicate keys: last wins), as `evident verify --mode compat`
+        try {
+          input.json = JSON.parse(Buffer.from(input.bytes).toString('utf8')) as never;
+          input.jsonError = undefined;
+        } catch {
+          // (keeps the strict parse error)
+        }
+      }
       if (input.jsonError || input.json === undefined || !looksLikeReceipt(toPlain(input.json))) {
         emitReport(new Report('hashmatch.receipt', o.mode).fail('input', 'input', input.jsonError ? 'JSON_SYNTAX' : 'INPUT_INVALID', `${p} is not a HashMatch receipt`), o);
         return;

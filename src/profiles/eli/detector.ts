@@ -1,6 +1,7 @@
 import type { Detector, VerifyInput, VerifyOptions } from '../../verify/input.ts';
 import { CDIL_FORMAT, ELI_FORMAT, looksLikeCdilPacket, looksLikeEliPacket, verifyCdilPacket, verifyEliBytes, type EliVerifyOptions } from './verify.ts';
-import { parseEliJson } from './c14n.ts';
+import { ELI_MAX_BYTES, ELI_MAX_DEPTH, parseEliJson } from './c14n.ts';
+import { parsePythonJsonFast } from '../../kernel/json/pyjson.ts';
 
 function eliOptions(opts: VerifyOptions): EliVerifyOptions {
   const jwk = opts.jwk;
@@ -27,7 +28,12 @@ export const cdilPacketDetector: Detector = {
   format: CDIL_FORMAT,
   detect: (input: VerifyInput) => !input.isDirectory && looksLikeCdilPacket(input.json),
   // a packet that does not parse throws JSON_*: verifyAny turns that into an input failure
-  verify: async (input, opts) => verifyCdilPacket(parseEliJson(input.bytes ?? new Uint8Array(), { duplicateKeys: opts.mode === 'strict' ? 'reject' : 'last-wins' }), eliOptions(opts)),
+  verify: async (input, opts) => {
+    const bytes = input.bytes ?? new Uint8Array();
+    // compat: as Python's json.load (duplicate keys last-wins, NaN, lone surrogates)
+    const value = opts.mode === 'compat' ? parsePythonJsonFast(bytes, { source: 'text', maxBytes: ELI_MAX_BYTES, maxDepth: ELI_MAX_DEPTH }) : parseEliJson(bytes, { duplicateKeys: 'reject' });
+    return verifyCdilPacket(value, eliOptions(opts));
+  },
 };
 
 /** Format detectors of the eli profile (most specific first). */
