@@ -13,6 +13,7 @@ import { Metrics } from './metrics.ts';
 import { createRouteContext, installBodyParser, installErrorHandlers, installRequestMetrics, resolveLimits } from './plumbing.ts';
 import { genReqId, installRequestIds } from './request-id.ts';
 import { ROUTE_MODULES } from './routes/index.ts';
+import { guardedServerOptions, installGuards } from './guards.ts';
 import { installOpenApi } from './routes/openapi.ts';
 
 export { DEFAULT_BODY_LIMIT, DEFAULT_MAX_JSON_DEPTH, type ServerOptions, type ServiceKey } from './context.ts';
@@ -27,12 +28,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     logger: opts.logger ?? false,
     // pino's default request serializer logs method/url/host only: never headers (bearer tokens) or bodies
     genReqId, // X-Request-Id: honoured when valid, generated otherwise (request-id.ts); reqId of every log line
+    ...guardedServerOptions(opts.guards), // header / body / idle timeouts → 408 (guards.ts)
   });
 
   const openapi = await installOpenApi(app); // before any route: @fastify/swagger listens to onRoute
   installRequestIds(app);
   const metrics = new Metrics({ log: opts.log });
   installRequestMetrics(app, metrics);
+  installGuards(app, opts.guards, (series) => metrics.bump(series)); // auth before the body, pushback, per-address limits
   installBodyParser(app, limits);
   installErrorHandlers(app, limits);
 

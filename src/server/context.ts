@@ -47,6 +47,8 @@ export interface ServerOptions {
   witnessQuorum?: number;
   /** Per-token limits on authenticated (write) routes. */
   rateLimit?: RateLimitOptions;
+  /** Timeouts, pushback and per-address limits (guards.ts; defaults there, EVIDENT_* environment overrides). */
+  guards?: import('./guards.ts').GuardOptions;
   /** Extra route modules (same signature as src/server/routes/*), registered after the built-in ones. */
   routeModules?: RouteModule[];
   /** HarmonyØ4 engine resolved once at start-up (loadSealedEngine); served by the engine routes (503 without it). */

@@ -15,6 +15,7 @@ import { ReceiptIndex } from '../receipt-index.ts';
 import { receiptBodySchema, toReceiptRequest, checkReceiptPolicy, refusalStatus, signableRequest, type ReceiptBody, type ServiceReceiptRequest } from '../receipt-request.ts';
 import { WcpStore } from '../wcp-store.ts';
 import { useLosslessJsonBodies, losslessBody } from '../lossless-body.ts';
+import { assertExactNumbers } from '../../kernel/exact-numbers.ts';
 import type { RouteContext } from '../context.ts';
 import { RECEIPT_FORMAT_V2 } from '../../receipts/receipt-v2.ts';
 import { SIGSTORE_BUNDLE_V03 } from '../../receipts/sigstore-export.ts';
@@ -63,6 +64,9 @@ export async function registerReceipts(app: FastifyInstance, ctx: RouteContext):
         if (want > configured) return fail(reply, 400, 'INPUT_INVALID', `cosigned=${want}: this service asks ${configured} witness(es)`);
         let r: ServiceReceiptRequest;
         try {
+          // a number a double cannot carry would change under the canonical form: refused, never altered (eli and
+          // wcp hash their Python json.dumps forms from the lossless tree, so their spelling is kept as sent)
+          if (req.body.format !== 'eli' && req.body.format !== 'wcp') assertExactNumbers(losslessBody(req));
           r = toReceiptRequest(req.body, losslessBody(req));
         } catch (e) {
           return fail(reply, 400, (e as EvidentError).code ?? 'INPUT_INVALID', (e as Error).message);
