@@ -188,6 +188,7 @@ export function verifySigstoreBundle(json: unknown, opts: SigstoreOptions): Repo
       return report.fail('cert', 'input', 'BUNDLE_CERTIFICATE_INVALID', `signing certificate key: ${msg(e)}`);
     }
     keys = [signer.key];
+    if (pinned.length) report.warn('key', 'KEY_IGNORED', 'the bundle is signed with a certificate: --key is not used (trust comes from the trusted root and the identity policy)');
     checkCertificate(report, leaf, signer.certDer, times, trust!);
     checkIdentity(report, leaf, opts);
   } else {
@@ -299,7 +300,7 @@ function checkTsa(report: Report, id: string, der: Buffer, data: Buffer, tsas: C
   for (const ca of usable) {
     if (!pathValidAt(tsaPath(ca)!, at)) continue;
     try {
-      ts.verify(data, score.createPublicKey(ca.certChain[0]!.publicKey));
+      ts.verify(data, tsaKey(ca));
     } catch (e) {
       report.fail(id, 'signature', 'TIMESTAMP_SIGNATURE_INVALID', `RFC 3161 timestamp signature: ${msg(e)}`);
       return undefined;
@@ -337,6 +338,13 @@ function buildPath(leaf: X509Certificate, trusted: X509Certificate[]): X509Certi
 const inWindow = (ca: CertAuthority, t: Date): boolean => windowOpen(ca.validFor, t);
 const pathValidAt = (path: X509Certificate[], t: Date): boolean => path.every((c) => c.validForDate(t));
 
+const tsaKeys = new WeakMap<CertAuthority, KeyObject>();
+function tsaKey(ca: CertAuthority): KeyObject {
+  let k = tsaKeys.get(ca);
+  if (!k) tsaKeys.set(ca, (k = score.createPublicKey(ca.certChain[0]!.publicKey)));
+  return k;
+}
+
 /** TSA chains come only from the (cached, immutable) trust material: built once per authority. */
 const tsaPaths = new WeakMap<CertAuthority, X509Certificate[] | null>();
 function tsaPath(ca: CertAuthority): X509Certificate[] | undefined {
@@ -368,6 +376,24 @@ function leafPath(leaf: X509Certificate, leafKey: string, ca: CertAuthority): X5
   return p ?? undefined;
 }
 
+/** SCT results per issuer (trust material) and leaf digest, bounded: verifySCTs re-encodes the leaf's TBS. */
+const sctResults = new WeakMap<X509Certificate, Map<string, { count: number; error?: string }>>();
+function sctResult(leaf: X509Certificate, leafKey: string, issuer: X509Certificate, trust: SigstoreTrust): { count: number; error?: string } {
+  let m = sctResults.get(issuer);
+  if (!m) sctResults.set(issuer, (m = new Map()));
+  let r = m.get(leafKey);
+  if (!r) {
+    try {
+      r = { count: verifySCTs(leaf, issuer, trust.material.ctlogs).length };
+    } catch (e) {
+      r = { count: 0, error: msg(e) };
+    }
+    if (m.size >= MAX_LEAF_PATHS) m.delete(m.keys().next().value!);
+    m.set(leafKey, r);
+  }
+  return r;
+}
+
 /** Fulcio leaf: chain to a trusted CA, valid (certificates and the CA's trusted-root window) at every trusted time; SCTs. */
 function checkCertificate(report: Report, leaf: X509Certificate, leafDer: Buffer, times: Date[], trust: SigstoreTrust): void {
   const built: Array<{ ca: CertAuthority; path: X509Certificate[] }> = [];
@@ -392,15 +418,13 @@ function checkCertificate(report: Report, leaf: X509Certificate, leafDer: Buffer
   }
   const path = ok.path;
   report.pass('cert.chain', `certificate chains to a trusted CA and is valid at ${times.map((t) => t.toISOString()).join(', ')}`);
-  let scts: unknown[];
-  try {
-    scts = path.length > 1 ? verifySCTs(path[0]!, path[1]!, trust.material.ctlogs) : [];
-  } catch (e) {
-    report.fail('cert.sct', 'key', 'SCT_INVALID', `SCT: ${msg(e)}`);
+  const scts = path.length > 1 ? sctResult(path[0]!, leafKey, path[1]!, trust) : { count: 0 };
+  if (scts.error !== undefined) {
+    report.fail('cert.sct', 'key', 'SCT_INVALID', `SCT: ${scts.error}`);
     return;
   }
-  if (scts.length < 1) report.fail('cert.sct', 'key', 'SCT_MISSING', 'the certificate carries no SCT from a trusted CT log');
-  else report.pass('cert.sct', `${scts.length} SCT(s) verified`);
+  if (scts.count < 1) report.fail('cert.sct', 'key', 'SCT_MISSING', 'the certificate carries no SCT from a trusted CT log');
+  else report.pass('cert.sct', `${scts.count} SCT(s) verified`);
 }
 
 function certIssuer(cert: X509Certificate): string | undefined {
