@@ -147,6 +147,24 @@ for (const [name, dbUrl] of testBackends().slice(0, 1)) {
       fs.writeFileSync(path.join(dir, 'v1.json'), JSON.stringify({ ...receipts[0]![1], format: 'evident.receipt/v1' }));
       assert.equal((await cli(['receipt', 'export', '--sigstore', path.join(dir, 'v1.json')])).status, 10);
 
+      // TSA rotation (evident tsa rotate): the running service picks it up; the trusted root keeps the old chain with
+      // its window, so the bundle timestamped before still verifies, and new receipts use the new key
+      p = await cli(['tsa', 'rotate', '--data-dir', dir, '--json']);
+      assert.equal(p.status, 0, p.stderr);
+      assert.equal(JSON.parse(p.stdout).authorities.length, 2);
+      await new Promise((r) => setTimeout(r, 600));
+      const rotated = await (await fetch(url + '/v1/trusted-root')).text();
+      const rtr = JSON.parse(rotated);
+      assert.equal(rtr.timestampAuthorities.length, 2);
+      assert.ok(rtr.timestampAuthorities[0].validFor.end, 'the retired TSA window is closed');
+      assert.notEqual(rtr.timestampAuthorities[1].certChain.certificates[0].rawBytes, tr.timestampAuthorities[0].certChain.certificates[0].rawBytes);
+      const rotatedOptions = { ...localTufOptions(path.join(dir, 'rotated'), rotated), keySelector };
+      await verify(good, rotatedOptions);
+      const fresh = await post(BODIES[0]![1]);
+      const freshBundle = (await (await fetch(`${url}/v1/receipts/${fresh.id}/sigstore`)).json()) as any;
+      await verify(freshBundle, rotatedOptions);
+      await assert.rejects(verify(freshBundle, options), 'the new TSA key is not in the old trusted root');
+
       // unknown receipt → 404
       assert.equal((await fetch(`${url}/v1/receipts/sha256:${'0'.repeat(64)}/sigstore`)).status, 404);
     });

@@ -91,6 +91,8 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'curl -s https://evident.example/v1/receipts/sha256:3f1c… | evident receipt export --sigstore - --log-key "$(cat log.vkey)"',
   ],
   'trusted-root': ['evident trusted-root --url https://evident.example --out trusted_root.json', 'evident trusted-root --data-dir ./evident-data'],
+  tsa: ['evident tsa rotate --data-dir ./evident-data'],
+  'tsa rotate': ['evident tsa rotate --data-dir ./evident-data --json'],
   version: ['evident version', 'evident version --json'],
   completion: ['evident completion bash > ~/.local/share/bash-completion/completions/evident', 'evident completion fish > ~/.config/fish/completions/evident.fish'],
 };

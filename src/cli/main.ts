@@ -20,14 +20,13 @@ export const COMMAND_MODULES: ReadonlyArray<{ names: readonly string[]; load: ()
   { names: ['verify'], load: () => import('./commands/verify.ts') },
   { names: ['log'], load: () => import('./commands/log.ts') },
   { names: ['witness'], load: () => import('./commands/witness.ts') },
-  { names: ['witness'], load: () => import('./commands/witness.ts') },
   { names: ['hashmatch'], load: () => import('./commands/hashmatch.ts') },
   { names: ['wcp'], load: () => import('./commands/wcp.ts') },
   { names: ['eli'], load: () => import('./commands/eli.ts') },
   { names: ['seal'], load: () => import('./commands/seal.ts') },
   { names: ['h4mk', 'engine'], load: () => import('./commands/h4.ts') },
   { names: ['serve', 'token'], load: () => import('./commands/serve.ts') },
-  { names: ['receipt', 'trusted-root'], load: () => import('./commands/sigstore.ts') },
+  { names: ['receipt', 'trusted-root', 'tsa'], load: () => import('./commands/sigstore.ts') },
   { names: ['version', 'completion'], load: () => import('./commands/meta.ts') },
 ];
 

@@ -37,6 +37,7 @@ export class ReceiptsV2 {
 
   /** Sign, log, timestamp and store; the receipt's proof is against the checkpoint that first covered it. */
   async issue(key: IssuerKey, req: ReceiptRequest): Promise<ReceiptV2> {
+    this.opts.sigstore?.tsa.refresh();
     const tsa = this.opts.sigstore?.tsa.active;
     const { receipt } = await issueReceiptV2(this.log, key, req, tsa ? { timestamp: (sig) => tsa.stamp(sig) } : {});
     await this.store.put(receipt.id, receipt.envelope, receipt.rfc3161_timestamp);

@@ -32,6 +32,35 @@ export interface TsaStore {
   active: TimestampAuthority;
   /** Every chain with its window, for the trusted root. */
   authorities: TrustedRootTsa[];
+  /**
+   * Re-read tsa.json when it changed (a rotation by another process, `evident tsa rotate`); checks its stat at
+   * most every 500 ms. The service calls it before answering.
+   */
+  refresh(): void;
+}
+
+const REFRESH_MS = 500;
+const stampOf = (st: fs.Stats) => `${st.ino}:${st.size}:${st.mtimeMs}`;
+
+function liveStore(dir: string): TsaStore {
+  const file = path.join(dir, FILE);
+  let seen = stampOf(fs.statSync(file));
+  let lastCheck = Date.now();
+  const store: TsaStore = {
+    ...load(dir, readEntries(dir)),
+    refresh() {
+      const now = Date.now();
+      if (now - lastCheck < REFRESH_MS) return;
+      lastCheck = now;
+      const st = fs.statSync(file, { throwIfNoEntry: false });
+      if (!st || stampOf(st) === seen) return;
+      const next = load(dir, readEntries(dir));
+      store.active = next.active;
+      store.authorities = next.authorities;
+      seen = stampOf(st);
+    },
+  };
+  return store;
 }
 
 const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -68,7 +97,7 @@ async function newChainDir(dir: string, now: Date): Promise<TsaEntry> {
   return { dir: name, status: 'active', valid_from: new Date(Math.floor(now.getTime() / 1000) * 1000 - 60_000).toISOString() };
 }
 
-function load(dir: string, entries: TsaEntry[]): TsaStore {
+function load(dir: string, entries: TsaEntry[]): Pick<TsaStore, 'active' | 'authorities'> {
   const authorities: TrustedRootTsa[] = [];
   let active: TimestampAuthority | undefined;
   for (const e of entries) {
@@ -94,7 +123,7 @@ export async function openTsaStore(dir: string, now: Date = new Date()): Promise
       fs.rmSync(path.join(dir, e.dir), { recursive: true, force: true });
     }
   }
-  return load(dir, readEntries(dir));
+  return liveStore(dir);
 }
 
 /** A new TSA key and chain; the previous one is retired with valid_to = now (kept in the trusted root). */
@@ -109,5 +138,5 @@ export async function rotateTsa(dir: string, now: Date = new Date()): Promise<Ts
   }
   entries.push(e);
   writeFileAtomic(path.join(dir, FILE), JSON.stringify({ version: 1, authorities: entries }, null, 2) + '\n', 0o644);
-  return load(dir, entries);
+  return liveStore(dir);
 }

@@ -51,6 +51,29 @@ export function register(program: Command): void {
       }),
     );
 
+  const tsa = program.command('tsa').summary('The service\'s RFC 3161 time-stamp authority keys').description('The service TSA keys under <data-dir>/keys/tsa (docs/sigstore.md).');
+  tsa
+    .command('rotate')
+    .summary('Replace the TSA key and chain; the old chain stays in the trusted root with its window')
+    .description(
+      'Create a new TSA key (ECDSA P-256) and chain (self-signed root + leaf with EKU timeStamping) and retire the\n' +
+        'active one with valid_to = now: it stays in the trusted root, so timestamps it made before keep verifying.\n' +
+        'A running service picks the change up within a second.',
+    )
+    .option('--data-dir <dir>', 'service data directory', DATA_DIR)
+    .option('--json', 'print the new authority list as JSON')
+    .action(
+      action(async (o: { dataDir: string; json?: boolean }) => {
+        const dir = path.join(o.dataDir, 'keys', 'tsa');
+        if (!fs.existsSync(path.join(dir, 'tsa.json'))) throw new EvidentError('IO_ERROR', `no TSA keys in ${dir}: start the service once`);
+        const { rotateTsa } = await import('../../tsa/store.ts');
+        const s = await rotateTsa(dir);
+        const list = s.authorities.map((a) => ({ valid_from: a.validFrom, ...(a.validTo ? { valid_to: a.validTo } : {}) }));
+        if (o.json) process.stdout.write(JSON.stringify({ authorities: list }, null, 2) + '\n');
+        else process.stdout.write(`TSA rotated: ${list.length} chain(s); the new one is valid from ${list.at(-1)!.valid_from}\n`);
+      }),
+    );
+
   program
     .command('trusted-root')
     .summary('Print the Sigstore TrustedRoot of an Evident deployment')

@@ -21,6 +21,7 @@ export async function registerSigstore(app: FastifyInstance, ctx: RouteContext):
 
   app.get('/v1/trusted-root', { schema: { response: { 200: { type: 'object', additionalProperties: true }, 503: ctx.schemas.error } } }, async (_req, reply) => {
     if (!sg) return fail(reply, 503, 'NO_TSA', 'this service has no timestamp authority: no Sigstore trusted root');
+    sg.tsa.refresh();
     const root = buildTrustedRoot({
       logs: [{ origin: opts.log.origin, publicKey: parseVkey(opts.logVkey).publicKey, validFrom: sg.logValidFrom }],
       tsas: sg.tsa.authorities,
@@ -33,6 +34,7 @@ export async function registerSigstore(app: FastifyInstance, ctx: RouteContext):
     scope.post('/v1/timestamp', { schema: { response: { 200: { description: 'DER TimeStampResp (granted)' }, 400: { description: 'DER TimeStampResp (rejection)', type: 'string' }, 415: ctx.schemas.error, 503: ctx.schemas.error } } }, async (req, reply) => {
       if (!sg) return fail(reply, 503, 'NO_TSA', 'this service has no timestamp authority');
       if (!Buffer.isBuffer(req.body)) return fail(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', 'send an RFC 3161 TimeStampReq as application/timestamp-query');
+      sg.tsa.refresh();
       const r = await sg.tsa.active.respond(new Uint8Array(req.body));
       ctx.bump(`evident_timestamps_total{granted="${r.granted}"}`);
       return reply.code(r.granted ? 200 : 400).type('application/timestamp-reply').send(Buffer.from(r.response));
