@@ -163,3 +163,20 @@ test('evident verify CLI --mode compat: duplicate-key packet gets the upstream v
     assert.equal(s.status, 10, `${name} strict: ${s.stdout}`);
   }
 });
+
+test('pythonB64decode = CPython base64.b64decode on 400 recorded random strings (fast and slow paths)', () => {
+  const B = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'compat-upstream/python-b64decode.json'), 'utf8')) as { cases: Array<[string, string]> };
+  assert.equal(B.cases.length, 400);
+  let errors = 0;
+  for (const [s, want] of B.cases) {
+    let got: string;
+    try {
+      got = Buffer.from(pythonB64decode(s)).toString('hex');
+    } catch (e) {
+      got = 'E:' + (e as Error).message;
+      errors++;
+    }
+    assert.equal(got, want, JSON.stringify(s));
+  }
+  assert.ok(errors > 20 && errors < 380, `both outcomes exercised (${errors} errors)`);
+});
