@@ -157,3 +157,27 @@ test('--artifact: DSSE/in-toto and Evident receipt subjects are checked against 
 function receipt_proof(): string {
   return JSON.parse(fs.readFileSync(p('receipt.json'), 'utf8')).tlog_proof;
 }
+
+test('POST /v1/verify: a tlog-proof without its entry is not valid unless entry_base64 or leaf_hash is given', async () => {
+  const { withService } = await import('./service-env.ts');
+  await withService(undefined, 'evident-failclosed-svc-', {}, async (s) => {
+    const data = ['x', 'y', 'z'].map((v) => new TextEncoder().encode(v));
+    const leaves = data.map(hashLeaf);
+    const cp = signCheckpoint({ origin, size: 3, rootHash: rootFromLeafHashes(leaves) }, noteSigner(origin, logKey));
+    const proof = Buffer.from(formatTlogProof({ index: 1, proof: inclusionProofFromLeaves(1, leaves), checkpoint: cp })).toString('base64');
+    const post = async (extra: Record<string, unknown>) => {
+      const r = await fetch(`${s.url}/v1/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ artifact_base64: proof, log_key: vkey, ...extra }) });
+      assert.equal(r.status, 200);
+      return (await r.json()) as { valid: boolean; exitCode: number; checks: Array<{ code: string; ok: boolean }> };
+    };
+    const bare = await post({});
+    assert.equal(bare.valid, false);
+    assert.equal(bare.exitCode, 10);
+    assert.ok(bare.checks.some((c) => c.code === 'ENTRY_MISSING'));
+    assert.equal((await post({ entry_base64: Buffer.from(data[1]!).toString('base64') })).valid, true);
+    assert.equal((await post({ leaf_hash: Buffer.from(leaves[1]!).toString('hex') })).valid, true);
+    const wrong = await post({ entry_base64: Buffer.from(data[2]!).toString('base64') });
+    assert.equal(wrong.valid, false);
+    assert.equal(wrong.exitCode, 2);
+  });
+});

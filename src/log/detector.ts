@@ -105,7 +105,8 @@ async function verify(input: VerifyInput, opts: VerifyOptions): Promise<Report> 
   } catch (e) {
     return report.fail('key', 'key', code(e, 'KEY_INVALID'), (e as Error).message);
   }
-  let entry: Uint8Array | undefined = proof.extra;
+  // entry bytes given in memory (POST /v1/verify entry_base64) win over the proof's extra, as --entry does
+  let entry: Uint8Array | undefined = opts.entryBytes instanceof Uint8Array ? opts.entryBytes : proof.extra;
   const entryFile = typeof opts.entry === 'string' ? opts.entry : undefined;
   if (entryFile) {
     try {
@@ -129,7 +130,7 @@ async function verify(input: VerifyInput, opts: VerifyOptions): Promise<Report> 
     checkWitnesses(report, proof.checkpoint, logKey, opts);
     if (known) {
       const leaf = toHex(leafHash ?? hashLeaf(entry!));
-      const source = entryFile ? `--entry ${entryFile}` : entry ? 'the proof\'s extra' : '--leaf-hash';
+      const source = entryFile ? `--entry ${entryFile}` : opts.entryBytes instanceof Uint8Array ? 'the given entry' : entry ? 'the proof\'s extra' : '--leaf-hash';
       report.pass('inclusion', `entry ${proof.index} (leaf ${leaf}, from ${source}) is in the tree of size ${v.checkpoint.size}`, { actual: leaf });
     } else {
       report.fail('inclusion', 'input', 'ENTRY_MISSING', 'inclusion not checked: the proof carries no entry bytes (no extra line); give the logged entry with --entry FILE or its leaf hash with --leaf-hash HEX');

@@ -6,6 +6,7 @@
  *
  * `artifacts`, `trusted_root` and the certificate_* fields are the CLI's --artifact, --trusted-root and
  * --certificate-* (Sigstore bundles, DSSE/in-toto subjects); the trusted root is inline JSON, never a server path.
+ * `entry_base64` / `leaf_hash` are --entry / --leaf-hash for tlog-proofs without an extra line (else ENTRY_MISSING).
  */
 import type { FastifyInstance } from 'fastify';
 import type { EvidentError } from '../../kernel/errors.ts';
@@ -21,6 +22,8 @@ export interface VerifyBody {
   mode?: 'strict' | 'compat';
   keys?: string[];
   log_key?: string;
+  entry_base64?: string;
+  leaf_hash?: string;
   artifacts?: Array<{ name?: string; base64: string }>;
   trusted_root?: Record<string, unknown>;
   certificate_identity?: string;
@@ -43,6 +46,8 @@ export const verifyBodySchema = {
       description: 'pinned public keys: PEM, JWK JSON or C2SP vkey',
     },
     log_key: { type: 'string', maxLength: 1024, description: "pinned transparency-log key (C2SP vkey); default: this service's log key" },
+    entry_base64: { type: 'string', description: 'tlog-proof: the logged entry bytes, standard base64 (CLI --entry); needed when the proof has no extra line' },
+    leaf_hash: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'tlog-proof: the RFC 6962 leaf hash of the logged entry (CLI --leaf-hash)' },
     artifacts: {
       type: 'array',
       maxItems: 16,
@@ -77,9 +82,11 @@ export async function registerVerify(app: FastifyInstance, ctx: RouteContext): P
       }
       let bytes: Uint8Array;
       let artifacts: Array<{ name: string; bytes: Uint8Array }> | undefined;
+      let entryBytes: Uint8Array | undefined;
       try {
         bytes = b.artifact_base64 !== undefined ? parseBase64(b.artifact_base64) : Buffer.from(JSON.stringify(b.artifact));
         artifacts = b.artifacts?.map((a, i) => ({ name: a.name ?? `artifact[${i}]`, bytes: parseBase64(a.base64) }));
+        if (b.entry_base64 !== undefined) entryBytes = parseBase64(b.entry_base64);
       } catch (e) {
         return fail(reply, 400, (e as EvidentError).code ?? 'INPUT_INVALID', (e as Error).message);
       }
@@ -89,6 +96,8 @@ export async function registerVerify(app: FastifyInstance, ctx: RouteContext): P
           mode: b.mode ?? 'strict',
           keys: b.keys ?? [],
           logKey: b.log_key ?? opts.logVkey,
+          entryBytes,
+          leafHash: b.leaf_hash,
           artifacts,
           trustedRoot: b.trusted_root,
           certificateIdentity: b.certificate_identity,
