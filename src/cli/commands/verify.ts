@@ -16,7 +16,8 @@ export function register(program: Command): void {
     .description(
       'Verify any artifact Evident knows (format auto-detected): HashMatch match/tournament folders and receipts,\n' +
         'WCP packages, ELI packets, CPHAR attestations (with --challenge), H4MK containers, tlog-proofs,\n' +
-        'DSSE envelopes and signed notes. Exit codes: 0 valid, 1 policy, 2 integrity, 3 signature, 4 key, 10 input.',
+        'DSSE envelopes, signed notes, and Sigstore bundles (with --artifact and --trusted-root or --key;\n' +
+        'docs/sigstore-verify.md). Exit codes: 0 valid, 1 policy, 2 integrity, 3 signature, 4 key, 10 input.',
     )
     .argument('<artifact>', 'file or directory to verify, or - for stdin')
     .option('--key <file>', 'pinned public key (PEM, JWK or vkey); repeatable', collect)
