@@ -193,6 +193,9 @@ export function verifySigstoreBundle(json: unknown, opts: SigstoreOptions): Repo
     checkIdentity(report, leaf, opts);
   } else {
     keys = pinned;
+    if (opts.certificateIdentity !== undefined || opts.certificateIdentityRegexp !== undefined || opts.certificateOidcIssuer !== undefined) {
+      report.warn('identity', 'IDENTITY_POLICY_IGNORED', 'the bundle is signed with a managed key, not a certificate: the identity policy does not apply');
+    }
     if (times.length === 0) report.pass('key.time', `no trusted timestamp: the pinned key is used at the current time (${now.toISOString()})`);
   }
 
