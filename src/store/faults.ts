@@ -58,7 +58,6 @@ export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promis
   let t: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     t = setTimeout(() => reject(Object.assign(new Error(`${what}: no answer within ${ms} ms`), { code: 'DB_UNAVAILABLE' })), ms);
-    t.unref?.();
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(t));
 }
