@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { verifyEliBytes } from '../src/profiles/eli/verify.ts';
 import { pythonB64decode } from '../src/profiles/eli/pycompat.ts';
 import { bytesInput, verifyAny } from '../src/verify/detect.ts';
@@ -18,8 +19,19 @@ const repoRoot = path.resolve(import.meta.dirname, '..');
 const V = path.resolve(repoRoot, '../shared/vectors/eli/upstream');
 const BIN = path.resolve(repoRoot, 'bin/evident.js');
 const DATA = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'compat-upstream/eli.json'), 'utf8')) as {
-  cases: Array<{ name: string; what: string; args: string[]; packet?: string; packet_b64?: string; upstream_exit: number; upstream_json: unknown }>;
+  cases: Array<{
+    name: string;
+    what: string;
+    args: string[];
+    edits: Array<[string, string]>;
+    prefix_latin1?: string;
+    wrap?: [string, string];
+    sha256: string;
+    upstream_exit: number;
+    upstream_json: unknown;
+  }>;
 };
+const SIGNED = fs.readFileSync(path.join(V, 'signed_packet.json'));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-compat-eli-'));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -46,7 +58,18 @@ const STRICT: Record<string, number> = {
   'not-utf8': 10, // strict: JSON_BAD_UTF8, input (upstream crashes: exit 1, which compat reproduces)
 };
 
-const bytesOf = (c: (typeof DATA.cases)[number]) => (c.packet_b64 !== undefined ? Buffer.from(c.packet_b64, 'base64') : Buffer.from(c.packet!, 'utf8'));
+/** The bytes upstream was run on: the shared signed_packet.json with the case's edits (checked by SHA-256). */
+function bytesOf(c: (typeof DATA.cases)[number]): Buffer {
+  let t = SIGNED.toString('latin1');
+  for (const [find, repl] of c.edits) {
+    assert.equal(t.split(find).length, 2, `${c.name}: ${find} must occur once`);
+    t = t.replace(find, () => repl);
+  }
+  if (c.wrap) t = c.wrap[0] + t + c.wrap[1];
+  const b = Buffer.from((c.prefix_latin1 ?? '') + t, 'latin1');
+  assert.equal(createHash('sha256').update(b).digest('hex'), c.sha256, `${c.name}: not the bytes upstream ran on`);
+  return b;
+}
 const argsOf = (c: (typeof DATA.cases)[number]) => c.args.map((a) => a.replace('{vectors}/', V + '/'));
 const jwkOf = (c: (typeof DATA.cases)[number]) => {
   const i = c.args.indexOf('--jwk');
