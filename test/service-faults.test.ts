@@ -8,8 +8,9 @@
  *  - PostgreSQL behind a TCP proxy: dropped connections, then a hung database (the proxy stops forwarding): coded
  *    503s within the deadlines, /readyz answers 503 within 3 s, and the service recovers by itself.
  *  - SQLite on a small loop-mounted ext4 volume: full → 507 STORAGE_FULL (and /readyz 503), recovers when space
- *    returns; turned read-only by the kernel (an ext4 error with errors=remount-ro) → 503 STORAGE_UNAVAILABLE, no
- *    crash, acknowledged receipts still readable.
+ *    returns; the data directory made read-only (immutable, chattr +i, with SQLite's files open) → 503
+ *    STORAGE_UNAVAILABLE, recovers when writable again; turned read-only by the kernel (an ext4 error with
+ *    errors=remount-ro) → 503 STORAGE_UNAVAILABLE, no crash, acknowledged receipts still readable.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -221,6 +222,15 @@ test('PostgreSQL behind a TCP proxy: dropped connections and a hung database giv
   }
 });
 
+function haveChattr(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v chattr'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function loopSkip(): string | false {
   if (process.platform !== 'linux') return 'loop-mounted file systems need Linux';
   if (process.getuid?.() !== 0) return 'mounting a loop device needs root';
@@ -234,7 +244,7 @@ function loopSkip(): string | false {
   return false;
 }
 
-test('SQLite on a small ext4 volume: full → 507 STORAGE_FULL and recovery; read-only → 503 STORAGE_UNAVAILABLE, no crash', { skip: loopSkip() }, async (t) => {
+test('SQLite on a small ext4 volume: full → 507 and recovery; read-only → 503 STORAGE_UNAVAILABLE and recovery; kernel read-only → 503, no crash', { skip: loopSkip() }, async (t) => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-vol-'));
   const img = path.join(base, 'vol.img');
   const mnt = path.join(base, 'mnt');
@@ -278,7 +288,28 @@ test('SQLite on a small ext4 volume: full → 507 STORAGE_FULL and recovery; rea
     assert.equal((await request(`${s.url}/readyz`)).status, 200);
     await assertNoneLost(s, load.acked);
 
-    // read-only: the kernel turns the volume read-only after an error (errors=remount-ro), with the files open
+    // read-only and back: the data directory and its files made immutable (chattr +i: every write, also through the
+    // descriptors SQLite holds open, fails with EPERM), then writable again
+    if (haveChattr()) {
+      execFileSync('chattr', ['-R', '+i', data]);
+      let locked = 0;
+      try {
+        for (let i = 0; i < 5; i++) if ((await load.one()).status === 503) locked++;
+        const rl = await request(`${s.url}/readyz`);
+        assert.equal(rl.status, 503, rl.body);
+        assert.equal(JSON.parse(rl.body).error, 'STORAGE_UNAVAILABLE');
+      } finally {
+        execFileSync('chattr', ['-R', '-i', data]);
+      }
+      assert.ok(locked > 0, JSON.stringify(load.statuses));
+      assert.deepEqual(load.bad.map((b) => `${b.status} ${b.body}`), []);
+      assert.equal(s.died, undefined, s.stderr.slice(-2000));
+      await eventually('writes succeed once the directory is writable again', 10_000, async () => (await load.one()).status === 201);
+      assert.equal((await request(`${s.url}/readyz`)).status, 200);
+      await assertNoneLost(s, load.acked);
+    }
+
+    // read-only for good: the kernel turns the volume read-only after an error (errors=remount-ro), files open
     const dev = execFileSync('findmnt', ['-n', '-o', 'SOURCE', mnt]).toString().trim().replace('/dev/', '');
     fs.writeFileSync(`/sys/fs/ext4/${dev}/trigger_fs_error`, 'evident fault test');
     let ro = 0;

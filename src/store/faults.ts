@@ -6,7 +6,8 @@
  *   DB_UNAVAILABLE       503  the database cannot be reached or answered too late (connection refused / reset /
  *                             terminated, pool or query deadline passed, server shutting down, SQLite busy), or
  *                             the log could not sequence in time (LOG_TIMEOUT, LOG_BUSY, LOG_CONFLICT)
- *   STORAGE_UNAVAILABLE  503  the disk refuses: read-only file system, I/O error, file that cannot be opened
+ *   STORAGE_UNAVAILABLE  503  the disk refuses: read-only file system, I/O error, file that cannot be opened or
+ *                             written (EPERM / EACCES: an immutable or permission-locked data directory)
  *   STORAGE_FULL         507  no space left (ENOSPC, EDQUOT, SQLITE_FULL)
  *
  * or undefined (not a fault of the environment: a bug or a refusal, mapped elsewhere). All three are transient
@@ -26,7 +27,7 @@ const PG_UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-4]|57014|40001|40P01|55P03)/; //
 const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
 const PG_MESSAGES = /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Query read timeout|Cannot use a pool after calling end|terminating connection|the database system is (starting up|shutting down|in recovery mode)|Connection ended unexpectedly|Client was closed and is not queryable/i;
 const FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
-const STORAGE_CODES = /^(EROFS|EIO|ENXIO|ESTALE|SQLITE_READONLY.*|SQLITE_IOERR.*|SQLITE_CANTOPEN.*|SQLITE_PROTOCOL|SQLITE_NOTADB|SQLITE_CORRUPT.*|SQLITE_PERM)$/;
+const STORAGE_CODES = /^(EROFS|EIO|ENXIO|ESTALE|EPERM|EACCES|SQLITE_READONLY.*|SQLITE_IOERR.*|SQLITE_CANTOPEN.*|SQLITE_PROTOCOL|SQLITE_NOTADB|SQLITE_CORRUPT.*|SQLITE_PERM)$/;
 const BUSY_CODES = /^(SQLITE_BUSY.*|SQLITE_LOCKED.*|LOG_TIMEOUT|LOG_BUSY|LOG_CONFLICT|DB_UNAVAILABLE)$/;
 
 function chain(e: unknown): Array<{ code?: unknown; errno?: unknown; message?: unknown }> {
