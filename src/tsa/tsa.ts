@@ -8,7 +8,7 @@
  * request, accuracy 1 s, genTime in whole seconds, and the leaf certificate when the request sets certReq.
  * Sigstore bundles timestamp the DSSE signature bytes with it (messageImprint = SHA-256(signature)).
  */
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign as nodeSign, webcrypto, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as Pkijs from 'pkijs';
 import type * as Asn1js from 'pkijs/node_modules/asn1js';
@@ -40,6 +40,7 @@ export const OID = {
   sha256: '2.16.840.1.101.3.4.2.1',
   sha384: '2.16.840.1.101.3.4.2.2',
   sha512: '2.16.840.1.101.3.4.2.3',
+  ecdsaWithSha256: '1.2.840.10045.4.3.2',
   commonName: '2.5.4.3',
   organization: '2.5.4.10',
   basicConstraints: '2.5.29.19',
@@ -249,16 +250,17 @@ function rejection(failInfo: number, text: string): Uint8Array {
 }
 
 /** DER order of a SET OF (X.690 §11.6): the encodings sorted as octet strings. */
-function derSorted(items: Asn1js.AsnType[]): Asn1js.AsnType[] {
-  const enc = items.map((a) => ({ a, b: Buffer.from(a.toBER(false)) }));
-  enc.sort((x, y) => Buffer.compare(x.b, y.b));
-  return enc.map((e) => e.a);
+function derSorted(items: Uint8Array[]): Uint8Array[] {
+  return [...items].sort((x, y) => Buffer.compare(x, y));
 }
 
 /** The TSA: a signing key and its certificate chain (leaf first). */
 export class TimestampAuthority {
-  private keys?: Promise<{ privateKey: CryptoKey; publicKey: CryptoKey }>;
   readonly leafCert: Pkijs.Certificate;
+  /** The leaf as pkijs embeds it, its ASN.1 decoded once (pkijs re-parses a certificate's TBS on every encode). */
+  private readonly leafForToken: Pkijs.Certificate;
+  /** DER of the constant signed attributes (content type, ESS signingCertificateV2). */
+  private readonly constantAttrs: Uint8Array[];
 
   constructor(
     readonly key: KeyObject,
@@ -271,6 +273,15 @@ export class TimestampAuthority {
     this.leafCert = parseCertificate(chain[0]!);
     const leafSpki = Buffer.from(this.leafCert.subjectPublicKeyInfo.toSchema().toBER(false));
     if (!leafSpki.equals(createPublicKeyDer(key))) throw new EvidentError('KEY_INVALID', 'the TSA key does not match the TSA leaf certificate');
+    const leafDer = chain[0]!;
+    const decoded = asn1js.fromBER(ab(leafDer)).result;
+    this.leafForToken = Object.assign(parseCertificate(leafDer), { toSchema: () => decoded }) as Pkijs.Certificate;
+    const essCertIdV2 = new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: ab(u8(createHash('sha256').update(leafDer).digest())) })] }); // hashAlgorithm DEFAULT sha256
+    const signingCertV2 = new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [essCertIdV2] })] });
+    this.constantAttrs = [
+      u8(new pkijs.Attribute({ type: OID.contentType, values: [new asn1js.ObjectIdentifier({ value: OID.tstInfo })] }).toSchema().toBER(false)),
+      u8(new pkijs.Attribute({ type: OID.signingCertificateV2, values: [signingCertV2] }).toSchema().toBER(false)),
+    ];
   }
 
   /** Validity of the leaf certificate. */
@@ -292,14 +303,12 @@ export class TimestampAuthority {
 
   /** RFC 3161 TimeStampResp (granted) for the digest of `data` (SHA-256), with the leaf certificate. */
   async stamp(data: Uint8Array, now: Date = new Date()): Promise<Uint8Array> {
-    return this.grant(parseTimestampRequest(timestampRequestFor(data, { nonce: false })), now);
+    return this.grant({ hashAlgorithm: OID.sha256, hashedMessage: u8(createHash('sha256').update(data).digest()), certReq: true }, now);
   }
 
   private async grant(req: TimestampRequest, now: Date): Promise<Uint8Array> {
     const { notBefore, notAfter } = this.validity;
     if (now < notBefore || now > notAfter) throw new EvidentError('KEY_INVALID', 'the TSA certificate is not valid now');
-    this.keys ??= cryptoKeys(this.key);
-    const { privateKey } = await this.keys;
     const genTime = new Date(Math.floor(now.getTime() / 1000) * 1000);
     const tst = new pkijs.TSTInfo({
       version: 1,
@@ -314,14 +323,11 @@ export class TimestampAuthority {
       ...(req.nonce ? { nonce: req.nonce } : {}),
     });
     const tstDer = u8(tst.toSchema().toBER(false));
-    const leafDer = this.chain[0]!;
-    const essCertIdV2 = new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: ab(u8(createHash('sha256').update(leafDer).digest())) })] }); // hashAlgorithm DEFAULT sha256
-    const signingCertV2 = new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [essCertIdV2] })] });
-    const attrs = derSorted([
-      new pkijs.Attribute({ type: OID.contentType, values: [new asn1js.ObjectIdentifier({ value: OID.tstInfo })] }).toSchema(),
-      new pkijs.Attribute({ type: OID.messageDigest, values: [new asn1js.OctetString({ valueHex: ab(u8(createHash('sha256').update(tstDer).digest())) })] }).toSchema(),
-      new pkijs.Attribute({ type: OID.signingCertificateV2, values: [signingCertV2] }).toSchema(),
-    ]).map((s) => new pkijs.Attribute({ schema: s }));
+    const digestAttr = u8(new pkijs.Attribute({ type: OID.messageDigest, values: [new asn1js.OctetString({ valueHex: ab(u8(createHash('sha256').update(tstDer).digest())) })] }).toSchema().toBER(false));
+    const attrs = derSorted([...this.constantAttrs, digestAttr]).map((der) => new pkijs.Attribute({ schema: asn1js.fromBER(ab(der)).result }));
+    // the signature over the DER SET OF the signed attributes (RFC 5652 §5.4), by node:crypto (ECDSA P-256 SHA-256, DER)
+    const signedAttrsDer = u8(new asn1js.Set({ value: attrs.map((a) => a.toSchema()) }).toBER(false));
+    const signature = nodeSign('sha256', signedAttrsDer, { key: this.key, dsaEncoding: 'der' });
     const signed = new pkijs.SignedData({
       version: 3,
       encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: OID.tstInfo, eContent: new asn1js.OctetString({ valueHex: ab(tstDer) }) }),
@@ -329,14 +335,17 @@ export class TimestampAuthority {
         new pkijs.SignerInfo({
           version: 1,
           sid: new pkijs.IssuerAndSerialNumber({ issuer: this.leafCert.issuer, serialNumber: this.leafCert.serialNumber }),
+          digestAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: OID.sha256 }),
           signedAttrs: new pkijs.SignedAndUnsignedAttributes({ type: 0, attributes: attrs }),
+          signatureAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: OID.ecdsaWithSha256 }),
+          signature: new asn1js.OctetString({ valueHex: ab(u8(signature)) }),
         }),
       ],
-      ...(req.certReq ? { certificates: [this.leafCert] } : {}),
+      digestAlgorithms: [new pkijs.AlgorithmIdentifier({ algorithmId: OID.sha256 })],
+      ...(req.certReq ? { certificates: [this.leafForToken] } : {}),
     });
     // pkijs re-wraps eContent as a constructed (BER) OCTET STRING; DER (and Sigstore's parser) wants it primitive
     signed.encapContentInfo.eContent = new asn1js.OctetString({ valueHex: ab(tstDer) });
-    await signed.sign(privateKey, 0, 'SHA-256');
     const resp = new pkijs.TimeStampResp({
       status: new pkijs.PKIStatusInfo({ status: 0 }),
       timeStampToken: new pkijs.ContentInfo({ contentType: OID.signedData, content: signed.toSchema(true) }),
