@@ -51,10 +51,14 @@ export interface ReceiptV2Log extends ReceiptLog {
   publicKey: KeyObject;
 }
 
+const publicKeys = new WeakMap<KeyObject, KeyObject>();
+
 /** Sign, log the dsse 0.0.2 entry, timestamp the signature; the receipt carries the proof of the covering checkpoint. */
 export async function issueReceiptV2(log: ReceiptV2Log, key: IssuerKey, req: ReceiptRequest, opts: { timestamp?: Timestamper } = {}): Promise<{ receipt: ReceiptV2; entry: Uint8Array }> {
   const envelope = await buildEnvelopeAsync(req, key);
-  const entry = dsseEntryBody(envelope, createPublicKey(key.privateKey));
+  let pub = publicKeys.get(key.privateKey);
+  if (!pub) publicKeys.set(key.privateKey, (pub = createPublicKey(key.privateKey)));
+  const entry = dsseEntryBody(envelope, pub);
   const sig = parseDsse(envelope).signatures[0]!.sig;
   const [ack, ts] = await Promise.all([log.append(entry), opts.timestamp?.(sig)]);
   let proof = ack.batchProof?.();

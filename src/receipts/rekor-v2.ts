@@ -28,8 +28,16 @@ export function keyDetails(key: KeyObject): string {
   throw new EvidentError('KEY_UNSUPPORTED', `RSA-${bits} has no Sigstore key details (2048, 3072, 4096)`);
 }
 
+const verifiers = new WeakMap<KeyObject, Record<string, unknown>>();
+
+/** The entry's `verifier` of a key (memoised per KeyObject: the service signs with the same key object). */
 function verifier(key: KeyObject): Record<string, unknown> {
-  return { keyDetails: keyDetails(key), publicKey: { rawBytes: toBase64(spkiDer(toPublicKey(key))) } };
+  let v = verifiers.get(key);
+  if (!v) {
+    v = { keyDetails: keyDetails(key), publicKey: { rawBytes: toBase64(spkiDer(toPublicKey(key))) } };
+    verifiers.set(key, v);
+  }
+  return v;
 }
 
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());

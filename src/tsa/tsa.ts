@@ -254,13 +254,33 @@ function derSorted(items: Uint8Array[]): Uint8Array[] {
   return [...items].sort((x, y) => Buffer.compare(x, y));
 }
 
+function messageDigestAttr(digest: Uint8Array): Pkijs.Attribute {
+  return new pkijs.Attribute({ type: OID.messageDigest, values: [new asn1js.OctetString({ valueHex: ab(digest) })] });
+}
+
+/**
+ * An already-encoded DER value inside an asn1js structure: written as is (asn1js's constructed encoders call each
+ * child's toBER with their writer).
+ */
+class RawDer extends asn1js.Sequence {
+  private readonly der: ArrayBuffer;
+  constructor(der: Uint8Array) {
+    super();
+    this.der = ab(der);
+  }
+  override toBER(_sizeOnly?: boolean, writer?: { write(b: ArrayBuffer): void }): ArrayBuffer {
+    writer?.write(this.der);
+    return this.der;
+  }
+}
+
 /** The TSA: a signing key and its certificate chain (leaf first). */
 export class TimestampAuthority {
   readonly leafCert: Pkijs.Certificate;
-  /** The leaf as pkijs embeds it, its ASN.1 decoded once (pkijs re-parses a certificate's TBS on every encode). */
+  /** The leaf as pkijs embeds it: its DER bytes as they are (pkijs would re-parse and re-encode it every time). */
   private readonly leafForToken: Pkijs.Certificate;
-  /** DER of the constant signed attributes (content type, ESS signingCertificateV2). */
-  private readonly constantAttrs: Uint8Array[];
+  /** The signed attributes in DER SET OF order; the messageDigest one (index `digestAt`) is built per token. */
+  private readonly constantAttrs: { contentType: Pkijs.Attribute; signingCertificateV2: Pkijs.Attribute; digestAt: number };
 
   constructor(
     readonly key: KeyObject,
@@ -274,14 +294,15 @@ export class TimestampAuthority {
     const leafSpki = Buffer.from(this.leafCert.subjectPublicKeyInfo.toSchema().toBER(false));
     if (!leafSpki.equals(createPublicKeyDer(key))) throw new EvidentError('KEY_INVALID', 'the TSA key does not match the TSA leaf certificate');
     const leafDer = chain[0]!;
-    const decoded = asn1js.fromBER(ab(leafDer)).result;
-    this.leafForToken = Object.assign(parseCertificate(leafDer), { toSchema: () => decoded }) as Pkijs.Certificate;
+    const raw = new RawDer(leafDer);
+    this.leafForToken = Object.assign(parseCertificate(leafDer), { toSchema: () => raw }) as Pkijs.Certificate;
     const essCertIdV2 = new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: ab(u8(createHash('sha256').update(leafDer).digest())) })] }); // hashAlgorithm DEFAULT sha256
     const signingCertV2 = new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [essCertIdV2] })] });
-    this.constantAttrs = [
-      u8(new pkijs.Attribute({ type: OID.contentType, values: [new asn1js.ObjectIdentifier({ value: OID.tstInfo })] }).toSchema().toBER(false)),
-      u8(new pkijs.Attribute({ type: OID.signingCertificateV2, values: [signingCertV2] }).toSchema().toBER(false)),
-    ];
+    const contentType = new pkijs.Attribute({ type: OID.contentType, values: [new asn1js.ObjectIdentifier({ value: OID.tstInfo })] });
+    const signingCertificateV2 = new pkijs.Attribute({ type: OID.signingCertificateV2, values: [signingCertV2] });
+    // DER order of the SET OF depends only on the encodings' lengths and OIDs: fixed once, with a dummy digest
+    const order = derSorted([contentType, signingCertificateV2, messageDigestAttr(new Uint8Array(32))].map((a, i) => Object.assign(u8(a.toSchema().toBER(false)), { i })));
+    this.constantAttrs = { contentType, signingCertificateV2, digestAt: order.findIndex((x) => (x as unknown as { i: number }).i === 2) };
   }
 
   /** Validity of the leaf certificate. */
@@ -323,8 +344,8 @@ export class TimestampAuthority {
       ...(req.nonce ? { nonce: req.nonce } : {}),
     });
     const tstDer = u8(tst.toSchema().toBER(false));
-    const digestAttr = u8(new pkijs.Attribute({ type: OID.messageDigest, values: [new asn1js.OctetString({ valueHex: ab(u8(createHash('sha256').update(tstDer).digest())) })] }).toSchema().toBER(false));
-    const attrs = derSorted([...this.constantAttrs, digestAttr]).map((der) => new pkijs.Attribute({ schema: asn1js.fromBER(ab(der)).result }));
+    const attrs = [this.constantAttrs.contentType, this.constantAttrs.signingCertificateV2];
+    attrs.splice(this.constantAttrs.digestAt, 0, messageDigestAttr(u8(createHash('sha256').update(tstDer).digest())));
     // the signature over the DER SET OF the signed attributes (RFC 5652 §5.4), by node:crypto (ECDSA P-256 SHA-256, DER)
     const signedAttrsDer = u8(new asn1js.Set({ value: attrs.map((a) => a.toSchema()) }).toBER(false));
     const signature = nodeSign('sha256', signedAttrsDer, { key: this.key, dsaEncoding: 'der' });
