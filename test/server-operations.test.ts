@@ -236,10 +236,9 @@ test('metrics, request ids, OpenAPI, receipt payload limit', async () => {
     res = await fetch(s.url + '/v1/receipts', { method: 'POST', headers: auth, body: JSON.stringify({ format: 'in-toto', statement: statement() }) });
     assert.equal(res.status, 201, await res.clone().text());
 
-    // ---- receipt payload limit: default 40 KiB; 400 PAYLOAD_TOO_LARGE (the status test/server-receipts.test.ts
-    // holds) with a message naming both sizes
+    // ---- receipt payload limit: default 40 KiB; 413 PAYLOAD_TOO_LARGE with a message naming both sizes
     res = await fetch(s.url + '/v1/receipts', { method: 'POST', headers: auth, body: JSON.stringify({ format: 'in-toto', statement: statement(41 * 1024) }) });
-    assert.equal(res.status, 400);
+    assert.equal(res.status, 413);
     const refusal = (await res.json()) as { error: string; message: string };
     assert.equal(refusal.error, 'PAYLOAD_TOO_LARGE');
     assert.match(refusal.message, /over the limit of 40960 bytes/);
@@ -311,7 +310,7 @@ test('receipt payload limit is configurable (and bounded)', async () => {
     let res = await fetch(s.url + '/v1/receipts', { method: 'POST', headers: auth, body: JSON.stringify({ format: 'in-toto', statement: statement(1500) }) });
     assert.equal(res.status, 201);
     res = await fetch(s.url + '/v1/receipts', { method: 'POST', headers: auth, body: JSON.stringify({ format: 'dsse', payload_type: 'text/plain', payload_base64: Buffer.alloc(2049, 1).toString('base64') }) });
-    assert.equal(res.status, 400);
+    assert.equal(res.status, 413);
     const refusal = (await res.json()) as { error: string; message: string };
     assert.equal(refusal.error, 'PAYLOAD_TOO_LARGE');
     assert.match(refusal.message, /2049 bytes, over the limit of 2048 bytes/);
