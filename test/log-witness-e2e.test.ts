@@ -42,6 +42,18 @@ function run(args: string[], input?: string): { code: number; stdout: string; st
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `run` without blocking: independent CLI calls of one step run side by side. */
+function runAsync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [BIN, ...args], { cwd: tmp, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout!.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    c.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    c.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
 /** Start a long-running command; resolves once it prints "listening on URL". */
 async function start(args: string[]): Promise<{ url: string; stderr: () => string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: tmp, env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
@@ -135,12 +147,12 @@ test('witnessed log: honest path, remote client, monitor, fork detection, tiles'
 
     // ---- verify with witnesses: only the witness key makes the quorum; a bad cosignature is exit 3
     const svcKey = ['--key', p('data/keys/service/public.pem')];
-    const verify = (...a: string[]) => run(['verify', p('receipt.json'), '--log-key', LOG_VKEY, ...svcKey, ...a]).code;
-    assert.equal(verify(), 0);
-    assert.equal(verify('--witness', W_VKEY), 0);
-    assert.equal(verify('--witness', W_VKEY, '--witness-quorum', '1'), 0);
-    assert.equal(verify('--witness', OTHER_W_VKEY, '--witness-quorum', '1'), 1, 'another witness key: quorum not met (policy)');
-    assert.equal(verify('--witness-quorum', '1'), 1, 'no witness key: quorum not met');
+    const verify = async (...a: string[]) => (await runAsync(['verify', p('receipt.json'), '--log-key', LOG_VKEY, ...svcKey, ...a])).code;
+    assert.deepEqual(
+      await Promise.all([verify(), verify('--witness', W_VKEY), verify('--witness', W_VKEY, '--witness-quorum', '1'), verify('--witness', OTHER_W_VKEY, '--witness-quorum', '1'), verify('--witness-quorum', '1')]),
+      [0, 0, 0, 1, 1],
+      'valid; with the witness key; quorum 1 with it; another witness key or none: quorum not met (policy, exit 1)',
+    );
     const bad = JSON.parse(fs.readFileSync(p('receipt.json'), 'utf8'));
     bad.tlog_proof = bad.tlog_proof.replace(new RegExp(`(\u2014 ${W_NAME.replace('/', '\\/')} [A-Za-z0-9+/]{20})(.)`), (_: string, a: string, c: string) => a + (c === 'A' ? 'B' : 'A'));
     fs.writeFileSync(p('receipt-bad.json'), JSON.stringify(bad));
@@ -155,8 +167,7 @@ test('witnessed log: honest path, remote client, monitor, fork detection, tiles'
     const db = `sqlite:${p('data/evident.db')}`;
     const remote = ['--url', svc.url, '--log-key', LOG_VKEY];
     for (const args of [['log', 'checkpoint'], ['log', 'prove', '--index', '2'], ['log', 'prove', '--index', '0', '--no-extra'], ['log', 'consistency', '--from', '1'], ['log', 'entries', '--from', '1', '--json']]) {
-      const local = run([...args, '--db', db]);
-      const viaTiles = run([...args, ...remote]);
+      const [local, viaTiles] = await Promise.all([runAsync([...args, '--db', db]), runAsync([...args, ...remote])]);
       assert.equal(local.code, 0, local.stderr);
       assert.equal(viaTiles.code, 0, viaTiles.stderr);
       assert.equal(viaTiles.stdout, local.stdout, `${args.join(' ')}: remote = local`);
