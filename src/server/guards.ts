@@ -3,7 +3,7 @@
  *
  * - Authentication before the body: a route whose preHandler is `requireScope(…)` (plumbing.ts, tagged with
  *   `requiredScope`) gets it as an `onRequest` hook instead, so a 401/403/429 is answered before a byte of the
- *   body is read or parsed (the connection is then closed rather than drained).
+ *   body is read or parsed (a body over 64 KiB is not drained: the connection is closed).
  * - Failed logins: more than `authFailures.burst` 401s from one client address within the refill window answer
  *   429 AUTH_RATE_LIMITED (retry-after) before any token lookup.
  * - Timeouts (Node's HTTP server, checked every second): the whole request — headers and body — must arrive within
@@ -151,9 +151,13 @@ export function installGuards(app: FastifyInstance, o: GuardOptions = {}, bump?:
     if (reply.statusCode === 401) authLimiter.spend(`auth:${ip(req)}`);
   });
 
-  // a refusal answered before the body was read closes the connection (the body is never drained or parsed)
+  // A refusal answered before the body was read: a large body is never read (the connection is closed); a small one
+  // is drained first, so the answer is not lost to a reset (closing a socket with unread bytes sends RST).
   app.addHook('onSend', async (req, reply, payload) => {
-    if (reply.statusCode >= 400 && !bodyRead(req) && hasBody(req)) reply.header('connection', 'close');
+    if (reply.statusCode >= 400 && !bodyRead(req)) {
+      if (hasBody(req)) reply.header('connection', 'close');
+      else if (hasSmallBody(req)) await drain(req);
+    }
     return payload;
   });
 
@@ -186,9 +190,33 @@ class FailureBudget {
   }
 }
 
+/**
+ * A body worth not reading: over 64 KiB or of unknown length. A refusal answered before such a body was read closes
+ * the connection; a small body is drained by Node as usual (closing with unread bytes would reset the connection
+ * and could cost the client the answer itself).
+ */
+const DRAIN_MAX = 64 * 1024;
 function hasBody(req: FastifyRequest): boolean {
   const len = req.headers['content-length'];
-  return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined;
+  if (len !== undefined) return Number(len) > DRAIN_MAX;
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+function hasSmallBody(req: FastifyRequest): boolean {
+  const len = req.headers['content-length'];
+  return len !== undefined && len !== '0' && Number(len) <= DRAIN_MAX;
+}
+
+/** Read and discard the rest of a (small) request body; settles on end, error or close (bounded by the request timeout). */
+function drain(req: FastifyRequest): Promise<void> {
+  const raw = req.raw;
+  if (raw.readableEnded || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    raw.once('end', () => resolve());
+    raw.once('error', () => resolve());
+    raw.once('close', () => resolve());
+    raw.resume();
+  });
 }
 
 function bodyRead(req: FastifyRequest): boolean {
