@@ -2,7 +2,7 @@
  * The service's RFC 3161 time-stamp authority against the system OpenSSL (issue #24): `openssl ts -query` →
  * POST /v1/timestamp → `openssl ts -verify -data FILE -in REPLY -CAfile CHAIN` succeeds with the chain from
  * GET /v1/trusted-root, and fails for a changed file. Bad requests get a rejection TimeStampResp; the TSA keys
- * sit under keys/tsa with 0600 private keys.
+ * sit under keys/tsa with 0600 private keys. A v1 receipt has no Sigstore bundle (409).
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -73,6 +73,14 @@ test('RFC 3161: openssl ts -query | POST /v1/timestamp | openssl ts -verify', { 
     const bt = openssl(['ts', '-reply', '-in', f('bad.tsr'), '-text']);
     assert.match(bt.stdout, /Status: Rejected/);
     assert.equal((await post(new Uint8Array([1, 2, 3]), 'application/octet-stream')).status, 415);
+
+    // this service issues v1 (startService's default): such receipts have no Sigstore bundle (409)
+    const issued = await fetch(s.url + '/v1/receipts', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${s.adminToken}` }, body: JSON.stringify({ format: 'dsse', payload_type: 'text/plain', payload_base64: 'aGk=' }) });
+    const v1 = (await issued.json()) as { format: string; id: string };
+    assert.equal(v1.format, 'evident.receipt/v1');
+    const exp = await fetch(`${s.url}/v1/receipts/${v1.id}/sigstore`);
+    assert.equal(exp.status, 409);
+    assert.equal(((await exp.json()) as { error: string }).error, 'RECEIPT_NOT_EXPORTABLE');
 
     // keys beside the other service keys, private keys 0600
     const tsaDir = path.join(dir, 'keys', 'tsa');
