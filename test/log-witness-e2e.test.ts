@@ -181,6 +181,9 @@ test('witnessed log: honest path, remote client, monitor, fork detection, tiles'
     assert.equal(m.code, 0, m.stderr);
     assert.equal(m.check.code, 'FIRST_SEEN');
     assert.equal(m.check.audited, 4);
+    m = monitor(svc.url, '--witness', OTHER_W_VKEY);
+    assert.equal(m.code, 1, 'a witness the log does not have: the monitor refuses the checkpoint');
+    assert.equal(m.check.code, 'WITNESS_QUORUM');
 
     // snapshot of the log's database at this size (the operator's old backup)
     await svc.stop();

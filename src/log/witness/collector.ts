@@ -105,7 +105,10 @@ export class WitnessCollector {
     const note = await this.log.latestCheckpoint();
     const text = parseNote(note).text;
     const size = parseCheckpoint(text).size;
-    const have = this.cosigned.get(size) ?? new Set<string>();
+    // what the stored note carries is the truth (another instance may have added lines; a re-commit may drop them)
+    const present = new Set(parseNote(note).signatures.map((s) => `${s.name}+${s.keyHash}`));
+    const have = new Set(this.witnesses.map(keyOf).filter((k) => present.has(k)));
+    this.remember(size, have);
     const todo = this.witnesses.filter((w) => !have.has(keyOf(w)));
     if (todo.length === 0) return;
     const results = await Promise.allSettled(
@@ -135,16 +138,20 @@ export class WitnessCollector {
     // add the lines to the stored note of this size (the same checkpoint text: only signatures are appended)
     const stored = await this.log.storage.getCheckpoint(size);
     if (!stored || parseNote(stored).text !== text) return;
-    const present = new Set(parseNote(stored).signatures.map((s) => `${s.name}+${s.keyHash}`));
+    const inStore = new Set(parseNote(stored).signatures.map((s) => `${s.name}+${s.keyHash}`));
     const add = lines.filter((l) => {
       const sig = parseNote(text + '\n' + l).signatures[0]!;
       const k = `${sig.name}+${sig.keyHash}`;
-      if (present.has(k)) return false;
-      present.add(k);
+      if (inStore.has(k)) return false;
+      inStore.add(k);
       return true;
     });
     if (add.length > 0) await this.log.storage.updateCheckpointNote(size, stored + add.join(''));
     for (const k of got) have.add(k);
+    this.remember(size, have);
+  }
+
+  private remember(size: number, have: Set<string>): void {
     this.cosigned.set(size, have);
     // keep the recent sizes only
     if (this.cosigned.size > 64) for (const s of [...this.cosigned.keys()].sort((a, b) => a - b).slice(0, this.cosigned.size - 64)) this.cosigned.delete(s);
