@@ -142,10 +142,10 @@ test('1,000 unauthenticated 1 MiB POSTs are refused before their body is read; a
 });
 
 test('4,000 concurrent POST /v1/receipts: all answered (201 or 503 OVERLOADED + retry-after), peak RSS under the bound', async (t) => {
-  // its own process with the default request timeout (10 s): the other tests' 2 s one is too short for this crush
-  // on a busy 2-core machine
+  // its own process with a 30 s request timeout: this measures pushback and memory, and the other tests' 2 s one
+  // (even the default 10 s) can expire for a few connections of this crush on a busy 2-core machine
   const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-guards-4k-'));
-  const s = await serveProcess(['--data-dir', dir2], { EVIDENT_MAX_IN_FLIGHT: '64' });
+  const s = await serveProcess(['--data-dir', dir2], { EVIDENT_MAX_IN_FLIGHT: '64', EVIDENT_REQUEST_TIMEOUT_MS: '30000' });
   t.after(async () => {
     await s.stop();
     fs.rmSync(dir2, { recursive: true, force: true });
@@ -162,9 +162,11 @@ test('4,000 concurrent POST /v1/receipts: all answered (201 or 503 OVERLOADED + 
   }
   const after = memoryMiB(s.child.pid!);
   process.stdout.write(`# 4,000 concurrent receipts in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(tally)}; RSS before ${before?.rss.toFixed(0)} MiB, peak ${after?.peak.toFixed(0)} MiB\n`);
-  // 408: a connection whose request the crush kept from arriving within the request timeout
-  assert.deepEqual(Object.keys(tally).filter((k) => !['201', '503 OVERLOADED', '408 Request Timeout'].includes(k)), [], JSON.stringify(tally));
-  assert.ok((tally['408 Request Timeout'] ?? 0) < N / 20, JSON.stringify(tally));
+  // 408 (or, when Node's 408 meets request bytes still unread, a reset): a connection whose request the crush kept
+  // from being read within the request timeout — seen only when other work loads this 2-core machine; bounded
+  const timedOut = (tally['408 Request Timeout'] ?? 0) + (tally['0 read ECONNRESET'] ?? 0);
+  assert.deepEqual(Object.keys(tally).filter((k) => !['201', '503 OVERLOADED', '408 Request Timeout', '0 read ECONNRESET'].includes(k)), [], JSON.stringify(tally));
+  assert.ok(timedOut < N / 20, JSON.stringify(tally));
   assert.ok((tally['503 OVERLOADED'] ?? 0) > 0, `pushback: ${JSON.stringify(tally)}`);
   assert.ok((tally['201'] ?? 0) > 0);
   assert.equal(s.died, undefined);
