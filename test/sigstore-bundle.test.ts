@@ -87,6 +87,16 @@ for (const [name, dbUrl] of testBackends()) {
         assert.equal(rep.valid, true, `${label}: ${JSON.stringify(rep.toJSON())}`);
       }
 
+      // Evident's verifier: the receipt's timestamp must cover its own signature
+      {
+        const [, r0] = receipts[0]!;
+        const pem = keys.find((k) => k.kid === r0.envelope.signatures[0].keyid)!.public_key_pem;
+        const swapped = { ...r0, rfc3161_timestamp: receipts[1]![1].rfc3161_timestamp };
+        const rep = await verifyAny(bytesInput(new TextEncoder().encode(JSON.stringify(swapped))), { mode: 'strict', keys: [pem], logKey: logInfo.vkey });
+        assert.equal(rep.exitCode, 2, JSON.stringify(rep.toJSON()));
+        assert.ok(rep.toJSON().checks.some((c: { id: string; code: string }) => c.id === 'timestamp' && c.code === 'TIMESTAMP_MISMATCH'));
+      }
+
       // tampering: every change is caught by sigstore's verify
       const res = await fetch(`${url}/v1/receipts/${receipts[0]![1].id}/sigstore`);
       const good = (await res.json()) as any;

@@ -19,7 +19,7 @@ import { dsseDetector } from '../verify/kernel-detectors.ts';
 import { detectors as logDetectors } from '../log/detector.ts';
 import { parseTlogProof } from '../log/tlogproof.ts';
 import { RECEIPT_FORMAT, receiptEntry } from './receipt.ts';
-import { RECEIPT_FORMAT_V2, receiptV2Entry } from './receipt-v2.ts';
+import { RECEIPT_FORMAT_V2, receiptV2Entry, receiptV2TimestampCheck } from './receipt-v2.ts';
 import type { DsseEnvelope } from '../kernel/dsse.ts';
 
 function isReceipt(v: JsonValue | undefined): boolean {
@@ -47,6 +47,10 @@ async function verifyReceipt(input: VerifyInput, opts: VerifyOptions, profiles: 
   if (v2) {
     if (bodyProblems.length) for (const m of bodyProblems) report.fail('log.body', 'integrity', 'ENTRY_MISMATCH', m);
     else report.pass('log.body', 'the Rekor v2 dsse entry matches the envelope (payload hash, signature, verifier key)');
+    // the TSA's trust is the Sigstore bundle's business (trusted root); here: it covers this signature
+    const ts = receiptV2TimestampCheck(r as { rfc3161_timestamp?: unknown; envelope?: unknown });
+    if (ts?.problems.length) for (const m of ts.problems) report.fail('timestamp', 'integrity', 'TIMESTAMP_MISMATCH', m);
+    else if (ts) report.pass('timestamp', `RFC 3161 timestamp over the signature, ${ts.time?.toISOString()} (TSA trust: see the Sigstore bundle)`);
   }
 
   const env = await runDetector(dsseDetector, bytesInput(new TextEncoder().encode(JSON.stringify(r.envelope))), { ...opts, logKey: undefined });

@@ -15,12 +15,13 @@
  * `evident.receipt/v1` receipts (entry = the canonical envelope) are still verified as before (./detector.ts).
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { RFC3161Timestamp } from '@sigstore/core';
 import { assembleProof, inclusionProofPlan, planNodeIds } from '../log/merkle.ts';
 import { formatTlogProof, parseTlogProof } from '../log/tlogproof.ts';
 import { EvidentError } from '../kernel/errors.ts';
 import { sha256Digest } from '../kernel/digest.ts';
 import { checkDsse, parseDsse, type DsseEnvelope } from '../kernel/dsse.ts';
-import { toBase64 } from '../kernel/encoding.ts';
+import { parseBase64, toBase64 } from '../kernel/encoding.ts';
 import { NOTE_SIG_ED25519 } from '../kernel/note.ts';
 import { rawPublicKey } from '../kernel/keys.ts';
 import { buildEnvelopeAsync, type IssuerKey, type ReceiptLog, type ReceiptRequest } from './receipt.ts';
@@ -104,4 +105,27 @@ export function receiptV2Entry(tlogProof: string, envelope: unknown): { entry: U
   const problems = [...check.problems];
   if (!checkDsse(envelope, () => check.key).results.some((x) => x.status === 'verified')) problems.push('the key named by the log entry does not verify the envelope signature');
   return { entry: p.extra, problems };
+}
+
+/**
+ * The receipt's RFC 3161 timestamp, checked without TSA trust material (that is the trusted root's job, in the
+ * Sigstore bundle): a granted TimeStampResp whose message imprint is SHA-256 of the envelope's signature. Returns
+ * undefined when the receipt has no timestamp, else the problems (empty = consistent) and the time it states.
+ */
+export function receiptV2TimestampCheck(receipt: { rfc3161_timestamp?: unknown; envelope?: unknown }): { problems: string[]; time?: Date } | undefined {
+  if (receipt.rfc3161_timestamp === undefined) return undefined;
+  if (typeof receipt.rfc3161_timestamp !== 'string') return { problems: ['rfc3161_timestamp must be a base64 string'] };
+  try {
+    const ts = RFC3161Timestamp.parse(Buffer.from(parseBase64(receipt.rfc3161_timestamp)));
+    if (ts.status !== 0n && ts.status !== 1n) return { problems: [`the timestamp response is not granted (status ${ts.status})`] };
+    const sig = parseDsse(receipt.envelope).signatures[0]!.sig;
+    try {
+      ts.tstInfo.verify(Buffer.from(sig));
+    } catch {
+      return { problems: ['the timestamp does not cover the envelope signature (message imprint differs)'], time: ts.signingTime };
+    }
+    return { problems: [], time: ts.signingTime };
+  } catch (e) {
+    return { problems: [`the timestamp is not a readable RFC 3161 TimeStampResp: ${(e as Error).message}`] };
+  }
 }
