@@ -8,12 +8,12 @@
  * PostgreSQL logs may be shared by several processes: the one holding the sequencer role commits, the others
  * forward their appends through the database and take over when it dies (sequencer.ts, storage/postgres.ts).
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { EvidentError } from '../kernel/errors.ts';
 import { utf8 } from '../kernel/encoding.ts';
 import { formatVkey, type NoteSigner } from '../kernel/note.ts';
 import { toPublicKey } from '../kernel/keys.ts';
-import { openPgPool, openSqliteFile, parseDbUrl, PG_DEADLINES } from '../store/db.ts';
+import { openPgPool, openSqliteFile, parseDbUrl, pgLib, PG_DEADLINES } from '../store/db.ts';
 import { assembleProof, consistencyProofPlan, inclusionProofPlan, planNodeIds } from './merkle.ts';
 import { formatTlogProof } from './tlogproof.ts';
 import { parseCheckpoint, signCheckpoint } from './checkpoint.ts';
@@ -85,7 +85,7 @@ export async function openStorage(db: string, table = 'tlog'): Promise<LogStorag
   const pool = await openPgPool(u.url, 4);
   // the control connection of a signing handle (sequencer role lock + LISTEN) is its own client, outside the pool
   const control = async (): Promise<pg.Client> => {
-    const c = new pg.Client({ connectionString: u.url, keepAlive: true, ...PG_DEADLINES });
+    const c = new (pgLib().Client)({ connectionString: u.url, keepAlive: true, ...PG_DEADLINES });
     c.on('error', () => {}); // until the storage attaches its own handlers
     await c.connect();
     return c;
@@ -101,7 +101,11 @@ export async function openLog(opts: OpenLogOptions): Promise<TransparencyLog> {
     let meta = await storage.getMeta();
     const origin = opts.origin ?? meta?.origin ?? opts.signer?.name;
     if (!origin) throw new EvidentError('INPUT_INVALID', 'log not initialised: give an origin (evident log init --origin NAME)');
-    if (meta && meta.origin !== origin) throw new EvidentError('INPUT_INVALID', `log origin is ${JSON.stringify(meta.origin)}, not ${JSON.stringify(origin)}`);
+    if (meta && meta.origin !== origin) throw new EvidentError(
+        'INPUT_INVALID',
+        `log origin is ${JSON.stringify(meta.origin)}, not ${JSON.stringify(origin)}: a log's origin is fixed when it is created ` +
+          '(every checkpoint names it; changing it would fork the log); keep the origin, or start a new log in a new database',
+      );
     if (opts.signer && opts.signer.name !== origin) throw new EvidentError('KEY_INVALID', `signer name ${JSON.stringify(opts.signer.name)} must equal the log origin ${JSON.stringify(origin)}`);
     const vkey = opts.signer ? formatVkey(origin, toPublicKey(opts.signer.privateKey)) : undefined;
     if (meta?.vkey && vkey && meta.vkey !== vkey) throw new EvidentError('KEY_INVALID', 'signing key does not match the log key recorded at init');

@@ -29,7 +29,7 @@ export interface ServerOptions {
   maxJsonDepth?: number;
   /**
    * Largest DSSE payload POST /v1/receipts signs, in bytes (default 40 KiB = MAX_PAYLOAD_BYTES, at most 47 KiB =
-   * MAX_PAYLOAD_LIMIT_BYTES); over it: 400 PAYLOAD_TOO_LARGE. serve --max-receipt-payload / EVIDENT_MAX_RECEIPT_PAYLOAD.
+   * MAX_PAYLOAD_LIMIT_BYTES); over it: 413 PAYLOAD_TOO_LARGE. serve --max-receipt-payload / EVIDENT_MAX_RECEIPT_PAYLOAD.
    */
   maxReceiptPayload?: number;
   logger?: boolean | object;

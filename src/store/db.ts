@@ -9,9 +9,24 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
+import type pg from 'pg';
 import { EvidentError } from '../kernel/errors.ts';
+
+// The native SQLite module and the PostgreSQL client load on first use, so commands that open no database (and
+// library users who only verify) never pay for them.
+const requireCjs = createRequire(import.meta.url);
+let sqliteCtor: typeof Database | undefined;
+let pgModule: typeof pg | undefined;
+/** The better-sqlite3 constructor, loaded on first use. */
+export function sqlite(): typeof Database {
+  return (sqliteCtor ??= requireCjs('better-sqlite3') as typeof Database);
+}
+/** The `pg` module, loaded on first use. */
+export function pgLib(): typeof pg {
+  return (pgModule ??= requireCjs('pg') as typeof pg);
+}
 
 export const DEFAULT_DB_URL = 'sqlite:./evident-data/evident.db';
 
@@ -46,7 +61,7 @@ export function openDb(url: string = DEFAULT_DB_URL): Promise<DbHandle> {
 export function openSqliteFile(file: string, o: { synchronous: 'FULL' | 'NORMAL'; busyTimeoutMs: number }): Database.Database {
   try {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    const db = new Database(file);
+    const db = new (sqlite())(file);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${o.synchronous}`);
     db.pragma(`busy_timeout = ${o.busyTimeoutMs}`);
@@ -76,7 +91,7 @@ function envMs(name: string, dflt: number): number {
 
 /** A PostgreSQL pool whose server answered once (fails fast with IO_ERROR); idle-client errors are handled. */
 export async function openPgPool(url: string, max: number): Promise<pg.Pool> {
-  const pool = new pg.Pool({ connectionString: url, max, keepAlive: true, ...PG_DEADLINES });
+  const pool = new (pgLib().Pool)({ connectionString: url, max, keepAlive: true, ...PG_DEADLINES });
   // An idle client whose connection the server drops (restart, failover, terminated backend, DROP … FORCE) emits
   // 'error' on the pool; unhandled, that would crash the process. The pool discards that client and the next
   // query connects afresh, so noting it is enough.

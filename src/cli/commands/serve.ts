@@ -4,13 +4,15 @@ import { Command, Option } from 'commander';
 import { action } from '../util.ts';
 import { EvidentError } from '../../kernel/errors.ts';
 import { openDb } from '../../store/db.ts';
-import { startService } from '../../server/service.ts';
+import { startService, DEFAULT_ORIGIN } from '../../server/service.ts';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from '../../server/ratelimit.ts';
 import { MAX_PAYLOAD_BYTES, MAX_PAYLOAD_LIMIT_BYTES } from '../../receipts/receipt.ts';
 import { TokenStore, SCOPES } from '../../server/tokens.ts';
 import { parseWitnessSpec } from '../../log/witness/client.ts';
 
 const DATA_DIR = './evident-data';
+/** A C2SP origin: one non-empty line, printable ASCII without spaces or "+" (the signed-note key-name rules). */
+const isValidOrigin = (s: string) => /^[\x21-\x2a\x2c-\x7e]{1,255}$/.test(s);
 const dbFor = (o: { db?: string; dataDir: string }) => o.db ?? `sqlite:${path.join(o.dataDir, 'evident.db')}`;
 
 export function register(program: Command): void {
@@ -33,19 +35,31 @@ export function register(program: Command): void {
         'WCP (README): POST /v1/wcp/enroll (register), GET|POST /v1/wcp/ban-list, DELETE /v1/wcp/ban-list/{sha256} (admin),\n' +
         'GET /v1/wcp/verify/{worker_id}. With WCP_ATTEST_HMAC_KEY set, enrolled manifests\' HMACs must verify.',
     )
-    .option('--db <url>', 'database URL: sqlite:PATH or postgres://… (default sqlite:<data-dir>/evident.db)')
-    .option('--data-dir <dir>', 'data directory (keys, SQLite database)', DATA_DIR)
-    .option('--host <host>', 'address to bind', '127.0.0.1')
-    .option('--port <port>', 'TCP port', '8080')
-    .option('--log', 'structured request logs (pino JSON) on stdout')
-    .option('--rate-limit <n>', `write requests per second per token (burst 2×; default ${DEFAULT_RATE_LIMIT.perSecond})`)
-    .addOption(new Option('--max-receipt-payload <bytes>', `largest DSSE payload POST /v1/receipts signs (default ${MAX_PAYLOAD_BYTES}, at most ${MAX_PAYLOAD_LIMIT_BYTES}; over it: 400 PAYLOAD_TOO_LARGE)`).env('EVIDENT_MAX_RECEIPT_PAYLOAD'))
+    .addOption(new Option('--db <url>', 'database URL: sqlite:PATH or postgres://… (default sqlite:<data-dir>/evident.db)').env('EVIDENT_DB'))
+    .addOption(new Option('--data-dir <dir>', 'data directory (keys, SQLite database)').default(DATA_DIR).env('EVIDENT_DATA_DIR'))
+    .addOption(new Option('--host <host>', 'address to bind').default('127.0.0.1').env('EVIDENT_HOST'))
+    .addOption(new Option('--port <port>', 'TCP port').default('8080').env('EVIDENT_PORT'))
+    .addOption(new Option('--origin <name>', `transparency-log origin, fixed when the log is created (default ${DEFAULT_ORIGIN})`).env('EVIDENT_ORIGIN'))
+    .addOption(new Option('--log', 'structured request logs (pino JSON) on stdout (EVIDENT_LOG=1)').env('EVIDENT_LOG'))
+    .addOption(new Option('--rate-limit <n>', `write requests per second per token (burst 2×; default ${DEFAULT_RATE_LIMIT.perSecond})`).env('EVIDENT_RATE_LIMIT'))
+    .addOption(new Option('--max-receipt-payload <bytes>', `largest DSSE payload POST /v1/receipts signs (default ${MAX_PAYLOAD_BYTES}, at most ${MAX_PAYLOAD_LIMIT_BYTES}; over it: 413 PAYLOAD_TOO_LARGE)`).env('EVIDENT_MAX_RECEIPT_PAYLOAD'))
     .addOption(new Option('--receipt-format <v>', 'receipts POST /v1/receipts issues: v2 (Rekor v2 entries, exportable as Sigstore bundles, docs/sigstore.md) or v1').choices(['v1', 'v2']).default('v2').env('EVIDENT_RECEIPT_FORMAT'))
     .option('--witness <spec>', 'C2SP tlog-witness NAME=VKEY@URL asked to cosign every new checkpoint (repeatable; docs/log.md)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--witness-quorum <n>', 'cosignatures POST /v1/receipts?cosigned= (no number) waits for (default: every --witness)')
     .option('--witness-timeout <seconds>', 'how long POST /v1/receipts?cosigned=N waits for the cosignatures before answering 504', '10')
+    .addHelpText(
+      'after',
+      '\nEvery option can also be set by the environment variable named in its description (EVIDENT_PORT, …); a flag\n' +
+        'wins over its variable. The admin token of the first start is printed on stderr: capture it with\n' +
+        '  evident serve 2> >(tee serve.log >&2)   then   grep "admin token" serve.log',
+    )
     .action(
-      action(async (o: { db?: string; dataDir: string; host: string; port: string; log?: boolean; rateLimit?: string; witness?: string[]; witnessQuorum?: string; witnessTimeout: string; receiptFormat?: string }) => {
+      action(async (o: { db?: string; dataDir: string; host: string; port: string; origin?: string; log?: boolean; rateLimit?: string; witness?: string[]; witnessQuorum?: string; witnessTimeout: string; receiptFormat?: string }, cmd: Command) => {
+        // a boolean flag from the environment: EVIDENT_LOG=0 / false / empty means off
+        if (cmd.getOptionValueSource('log') === 'env') o.log = !/^(|0|false|no|off)$/i.test(process.env.EVIDENT_LOG ?? '');
+        if (o.origin !== undefined && !isValidOrigin(o.origin)) {
+          throw new EvidentError('INPUT_INVALID', `--origin must be a non-empty line of printable characters without "+" or spaces (a C2SP origin such as example.com/log), got ${JSON.stringify(o.origin)}`);
+        }
         let rateLimit: RateLimitOptions | undefined;
         if (o.rateLimit !== undefined) {
           const n = Number(o.rateLimit);
@@ -64,7 +78,7 @@ export function register(program: Command): void {
         const witnessQuorum = o.witnessQuorum === undefined ? witnesses.length : Number(o.witnessQuorum);
         if (!/^[0-9]{1,3}$/.test(o.witnessQuorum ?? '0') || witnessQuorum > witnesses.length) throw new EvidentError('INPUT_INVALID', `--witness-quorum must be 0..${witnesses.length} (the number of --witness), got ${o.witnessQuorum}`);
         if (!/^[1-9][0-9]{0,3}$/.test(o.witnessTimeout)) throw new EvidentError('INPUT_INVALID', `--witness-timeout must be 1..9999 seconds, got ${o.witnessTimeout}`);
-        const s = await startService({ dataDir: o.dataDir, db: o.db, host: o.host, port, logger: !!o.log, rateLimit, maxReceiptPayload, witnesses, witnessQuorum, witnessWaitMs: Number(o.witnessTimeout) * 1000, receiptFormat: o.receiptFormat === 'v1' ? 'evident.receipt/v1' : 'evident.receipt/v2' });
+        const s = await startService({ dataDir: o.dataDir, db: o.db, host: o.host, port, origin: o.origin, logger: !!o.log, rateLimit, maxReceiptPayload, witnesses, witnessQuorum, witnessWaitMs: Number(o.witnessTimeout) * 1000, receiptFormat: o.receiptFormat === 'v1' ? 'evident.receipt/v1' : 'evident.receipt/v2' });
         process.stderr.write(`evident service listening on ${s.url}\n`);
         process.stderr.write(`log ${s.log.origin}: ${s.log.isSequencer() ? 'this instance sequences' : 'forwarding appends to the sequencing instance (takes over if it dies)'}\n`);
         if (s.adminToken) process.stderr.write(`admin token (shown once, stored hashed): ${s.adminToken}\n`);
@@ -83,8 +97,8 @@ export function register(program: Command): void {
     .description('Create a token and print it once.')
     .requiredOption('--scope <scopes>', `comma-separated scopes (${SCOPES.join(', ')})`)
     .option('--label <text>', 'label', '')
-    .option('--db <url>', 'database URL (default sqlite:<data-dir>/evident.db)')
-    .option('--data-dir <dir>', 'data directory', DATA_DIR)
+    .addOption(new Option('--db <url>', 'database URL (default sqlite:<data-dir>/evident.db)').env('EVIDENT_DB'))
+    .addOption(new Option('--data-dir <dir>', 'data directory').default(DATA_DIR).env('EVIDENT_DATA_DIR'))
     .action(
       action(async (o: { scope: string; label: string; db?: string; dataDir: string }) => {
         const db = await openDb(dbFor(o));
@@ -100,8 +114,8 @@ export function register(program: Command): void {
   token
     .command('list')
     .description('List tokens (ids, scopes, labels; never secrets).')
-    .option('--db <url>', 'database URL')
-    .option('--data-dir <dir>', 'data directory', DATA_DIR)
+    .addOption(new Option('--db <url>', 'database URL (default sqlite:<data-dir>/evident.db)').env('EVIDENT_DB'))
+    .addOption(new Option('--data-dir <dir>', 'data directory').default(DATA_DIR).env('EVIDENT_DATA_DIR'))
     .action(
       action(async (o: { db?: string; dataDir: string }) => {
         const db = await openDb(dbFor(o));
@@ -116,8 +130,8 @@ export function register(program: Command): void {
     .command('revoke')
     .description('Revoke (delete) a token by id.')
     .argument('<id>', 'token id (the 16 hex digits after "evt_")')
-    .option('--db <url>', 'database URL')
-    .option('--data-dir <dir>', 'data directory', DATA_DIR)
+    .addOption(new Option('--db <url>', 'database URL (default sqlite:<data-dir>/evident.db)').env('EVIDENT_DB'))
+    .addOption(new Option('--data-dir <dir>', 'data directory').default(DATA_DIR).env('EVIDENT_DATA_DIR'))
     .action(
       action(async (id: string, o: { db?: string; dataDir: string }) => {
         const db = await openDb(dbFor(o));

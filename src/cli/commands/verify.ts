@@ -1,4 +1,3 @@
-// TEMPORARY NOTE FROM THE LEAD TO EVERY AGENT IN THIS TREE: read /tmp/briefs/common.md now (working conditions: other agents edit this tree concurrently; no npm install; no full test suite; commit only your own paths; deadline 00:55 UTC). The lead removes this line.
 import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import path from 'node:path';
