@@ -128,6 +128,12 @@ test('PostgreSQL: 10 pg_terminate_backend rounds under load: alive throughout, c
     const after = await load.one();
     assert.equal(after.status, 201, after.body);
     assert.equal((await request(`${s.url}/readyz`)).status, 200);
+    // the sequencer role (a session advisory lock on the control connection) was re-taken after the terminations
+    const role = await admin.query(
+      `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND a.datname = $1`,
+      [dbname],
+    );
+    assert.ok((role.rows[0] as { n: number }).n >= 1, 'the sequencer role lock is held again');
     await assertNoneLost(s, [...load.acked, JSON.parse(after.body).id]);
     process.stdout.write(`# pg_terminate_backend x10 (${killed} backends): ${JSON.stringify(load.statuses)}, ${load.acked.length + 1} acknowledged, 0 lost\n`);
   } finally {
