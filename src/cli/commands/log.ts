@@ -166,7 +166,7 @@ export function register(program: Command): void {
       .option('--db <url>', DB_HELP, DEFAULT_DB_URL)
       .requiredOption('--index <n>', 'entry index')
       .option('--size <m>', 'tree size of an earlier checkpoint (default: the latest; with --url only the latest)')
-      .option('--no-extra', 'do not embed the entry bytes (the verifier then needs --entry or only checks the path shape)')
+      .option('--no-extra', 'do not embed the entry bytes (the verifier then needs --entry FILE or --leaf-hash HEX, else ENTRY_MISSING)')
       .option('--out <file>', 'write the proof to FILE (atomically) instead of stdout')
       .option('--json', 'print one JSON object {index, size, proof}'),
   ).action(
