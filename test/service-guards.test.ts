@@ -90,6 +90,28 @@ test('idle connections are closed: silent after connecting (header timeout), idl
   assert.ok(kept.ms >= 4500 && kept.ms < 9000, `an idle keep-alive connection was closed after ${kept.ms.toFixed(0)} ms`);
 });
 
+test('stalled unauthenticated requests hold no in-flight slot: a legitimate request is admitted (201, not 503)', async () => {
+  // 100 unauthenticated POSTs that announce a small body and never send it (more than this server's 64 slots)
+  const socks = await Promise.all(
+    Array.from({ length: 100 }, () =>
+      new Promise<net.Socket>((resolve) => {
+        const sock = net.connect(s.port, '127.0.0.1', () => {
+          sock.write('POST /v1/receipts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n');
+          resolve(sock);
+        });
+        sock.on('error', () => {});
+      }),
+    ),
+  );
+  try {
+    await new Promise((r) => setTimeout(r, 200));
+    const r = await issue(s, 777_000);
+    assert.equal(r.status, 201, r.body);
+  } finally {
+    for (const x of socks) x.destroy();
+  }
+});
+
 /** The flood runs in its own process, so the measured client below is not slowed by the flood's own writes. */
 const FLOOD_SRC = `
 const http = require('node:http');

@@ -9,9 +9,9 @@
  * - Timeouts (Node's HTTP server, checked every second): the whole request — headers and body — must arrive within
  *   `requestTimeoutMs` (default 10 s; Node answers 408 and closes), headers within `headersTimeoutMs` (default
  *   10 s), an idle keep-alive connection is closed after `keepAliveTimeoutMs` (default 5 s).
- * - Pushback: at most `maxInFlight` (default 256) requests on work routes (every authenticated route and
- *   POST /v1/verify) are in progress at once; past it they answer 503 OVERLOADED with retry-after at once, so
- *   memory stays flat however many clients push.
+ * - Pushback: at most `maxInFlight` (default 256) requests on work routes (every authenticated route, once
+ *   authenticated, and POST /v1/verify) are in progress at once; past it they answer 503 OVERLOADED with
+ *   retry-after at once, so memory stays flat however many clients push.
  * - Public POST /v1/verify: a token bucket per client address (default 20/s, burst 40) → 429 RATE_LIMITED.
  *
  * Environment overrides (serve): EVIDENT_MAX_IN_FLIGHT, EVIDENT_REQUEST_TIMEOUT_MS, EVIDENT_VERIFY_RATE_LIMIT
@@ -87,7 +87,6 @@ export function guardedServerOptions(o: GuardOptions = {}): { serverFactory: (ha
 }
 
 type Tagged = ((req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) & { requiredScope?: string };
-const WORK = Symbol('evident.work');
 
 /** Client address (the socket's; the service does not trust forwarding headers). */
 const ip = (req: FastifyRequest) => req.socket.remoteAddress ?? 'unknown';
@@ -99,20 +98,21 @@ export function installGuards(app: FastifyInstance, o: GuardOptions = {}, bump?:
   const authLimiter = new FailureBudget(g.authFailures);
   let inFlight = 0;
 
-  // auth before the body: requireScope pre-handlers become onRequest hooks; such routes are "work" routes
-  app.addHook('onRoute', (route: RouteOptions & { [WORK]?: boolean }) => {
+  // Auth before the body: requireScope pre-handlers become onRequest hooks. Work routes then admit the request
+  // against the in-flight bound only once it is authenticated (an unauthenticated or stalled client never holds
+  // a slot); POST /v1/verify is limited per address first.
+  app.addHook('onRoute', (route: RouteOptions) => {
     const pre = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
     const auth = pre.filter((h) => typeof (h as Tagged).requiredScope === 'string');
+    const before = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
     if (auth.length) {
       const rest = pre.filter((h) => !auth.includes(h));
       route.preHandler = rest.length ? rest : undefined;
-      const before = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
-      route.onRequest = [authLimit, ...before, ...(auth as unknown as onRequestHookHandler[])];
-    }
-    if (auth.length || (route.url === '/v1/verify' && [route.method].flat().includes('POST'))) {
+      route.onRequest = [authLimit, ...before, ...(auth as unknown as onRequestHookHandler[]), admit];
       // config.scope keeps the OpenAPI document's security entry (routes/openapi.ts) once the pre-handler moved
-      const scope = auth.length ? (auth[0] as Tagged).requiredScope : undefined;
-      route.config = { ...(route.config as object), evidentWork: true, ...(scope ? { scope } : {}) } as never;
+      route.config = { ...(route.config as object), scope: (auth[0] as Tagged).requiredScope } as never;
+    } else if (route.url === '/v1/verify' && [route.method].flat().includes('POST')) {
+      route.onRequest = [...before, verifyLimit, admit];
     }
   });
 
@@ -121,21 +121,22 @@ export function installGuards(app: FastifyInstance, o: GuardOptions = {}, bump?:
     const wait = authLimiter.wait(`auth:${ip(req)}`);
     if (wait > 0) {
       bump?.('evident_auth_rate_limited_total');
-      return fail(closing(reply, req).header('retry-after', String(wait)), 429, 'AUTH_RATE_LIMITED', 'too many failed authentications from this address');
+      return fail(reply.header('retry-after', String(wait)), 429, 'AUTH_RATE_LIMITED', 'too many failed authentications from this address');
     }
     return undefined;
   }
 
-  app.addHook('onRequest', async (req, reply) => {
-    const config = req.routeOptions.config as { evidentWork?: boolean } | undefined;
-    if (!config?.evidentWork) return;
-    if (req.method === 'POST' && req.routeOptions.url === '/v1/verify') {
-      const wait = verifyLimiter.take(`verify:${ip(req)}`);
-      if (wait > 0) return fail(closing(reply, req).header('retry-after', String(wait)), 429, 'RATE_LIMITED', 'too many verification requests from this address');
-    }
+  async function verifyLimit(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const wait = verifyLimiter.take(`verify:${ip(req)}`);
+    if (wait > 0) return fail(reply.header('retry-after', String(wait)), 429, 'RATE_LIMITED', 'too many verification requests from this address');
+    return undefined;
+  }
+
+  /** Pushback: past maxInFlight work requests in progress, 503 OVERLOADED at once. */
+  async function admit(_req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     if (inFlight >= g.maxInFlight) {
       bump?.('evident_overloaded_total');
-      return fail(closing(reply, req).header('retry-after', '1'), 503, 'OVERLOADED', `more than ${g.maxInFlight} requests in progress: retry shortly`);
+      return fail(reply.header('retry-after', '1'), 503, 'OVERLOADED', `more than ${g.maxInFlight} requests in progress: retry shortly`);
     }
     inFlight++;
     let done = false;
@@ -145,7 +146,8 @@ export function installGuards(app: FastifyInstance, o: GuardOptions = {}, bump?:
         inFlight--;
       }
     });
-  });
+    return undefined;
+  }
 
   app.addHook('onResponse', async (req, reply) => {
     if (reply.statusCode === 401) authLimiter.spend(`auth:${ip(req)}`);
@@ -221,9 +223,4 @@ function drain(req: FastifyRequest): Promise<void> {
 
 function bodyRead(req: FastifyRequest): boolean {
   return req.raw.readableEnded || req.body !== undefined;
-}
-
-function closing(reply: FastifyReply, req: FastifyRequest): FastifyReply {
-  if (hasBody(req)) reply.header('connection', 'close');
-  return reply;
 }
