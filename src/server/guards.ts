@@ -121,22 +121,22 @@ export function installGuards(app: FastifyInstance, o: GuardOptions = {}, bump?:
     const wait = authLimiter.wait(`auth:${ip(req)}`);
     if (wait > 0) {
       bump?.('evident_auth_rate_limited_total');
-      return fail(reply.header('retry-after', String(wait)), 429, 'AUTH_RATE_LIMITED', 'too many failed authentications from this address');
+      return refuse(req, reply.header('retry-after', String(wait)), 429, 'AUTH_RATE_LIMITED', 'too many failed authentications from this address');
     }
     return undefined;
   }
 
   async function verifyLimit(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const wait = verifyLimiter.take(`verify:${ip(req)}`);
-    if (wait > 0) return fail(reply.header('retry-after', String(wait)), 429, 'RATE_LIMITED', 'too many verification requests from this address');
+    if (wait > 0) return refuse(req, reply.header('retry-after', String(wait)), 429, 'RATE_LIMITED', 'too many verification requests from this address');
     return undefined;
   }
 
   /** Pushback: past maxInFlight work requests in progress, 503 OVERLOADED at once. */
-  async function admit(_req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  async function admit(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     if (inFlight >= g.maxInFlight) {
       bump?.('evident_overloaded_total');
-      return fail(reply.header('retry-after', '1'), 503, 'OVERLOADED', `more than ${g.maxInFlight} requests in progress: retry shortly`);
+      return refuse(req, reply.header('retry-after', '1'), 503, 'OVERLOADED', `more than ${g.maxInFlight} requests in progress: retry shortly`);
     }
     inFlight++;
     let done = false;
@@ -153,13 +153,10 @@ export function installGuards(app: FastifyInstance, o: GuardOptions = {}, bump?:
     if (reply.statusCode === 401) authLimiter.spend(`auth:${ip(req)}`);
   });
 
-  // A refusal answered before the body was read: a large body is never read (the connection is closed); a small one
-  // is drained first, so the answer is not lost to a reset (closing a socket with unread bytes sends RST).
+  // A refusal answered before a large body was read closes the connection: the body is never read. (Never a wait
+  // here: the request's later hooks run until the answer has ended.)
   app.addHook('onSend', async (req, reply, payload) => {
-    if (reply.statusCode >= 400 && !bodyRead(req)) {
-      if (hasBody(req)) reply.header('connection', 'close');
-      else if (hasSmallBody(req)) await drain(req);
-    }
+    if (reply.statusCode >= 400 && !bodyRead(req) && hasBody(req)) reply.header('connection', 'close');
     return payload;
   });
 
@@ -202,6 +199,16 @@ function hasBody(req: FastifyRequest): boolean {
   const len = req.headers['content-length'];
   if (len !== undefined) return Number(len) > DRAIN_MAX;
   return req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * The guards' own refusals (before the body): a small body is read and discarded first, so closing the connection
+ * afterwards (a client that asked for it) cannot reset it with unread bytes and cost the client the answer; the
+ * hook awaits this, so nothing else runs for the request meanwhile.
+ */
+async function refuse(req: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string): Promise<FastifyReply> {
+  if (hasSmallBody(req) && !bodyRead(req)) await drain(req);
+  return fail(reply, status, code, message);
 }
 
 function hasSmallBody(req: FastifyRequest): boolean {
