@@ -141,7 +141,8 @@ test('witnessed log: honest path, remote client, monitor, fork detection, tiles'
     const cpRes = await until('a cosigned /checkpoint', async () => {
       const r = await fetch(svc.url + '/checkpoint');
       const t = await r.text();
-      return parseCheckpoint(parseNote(t).text).size === 4 && t.includes(`\u2014 ${W_NAME} `) ? { r, t } : undefined;
+      // 4 receipts + the service key's signer certificate (logged when the CA issued it, src/ca/)
+      return parseCheckpoint(parseNote(t).text).size === 5 && t.includes(`\u2014 ${W_NAME} `) ? { r, t } : undefined;
     });
     assert.equal(cpRes.r.headers.get('access-control-allow-origin'), '*');
 
@@ -180,7 +181,7 @@ test('witnessed log: honest path, remote client, monitor, fork detection, tiles'
     let m = monitor(svc.url, '--witness', W_VKEY, '--audit');
     assert.equal(m.code, 0, m.stderr);
     assert.equal(m.check.code, 'FIRST_SEEN');
-    assert.equal(m.check.audited, 4);
+    assert.equal(m.check.audited, 5);
     m = monitor(svc.url, '--witness', OTHER_W_VKEY);
     assert.equal(m.code, 1, 'a witness the log does not have: the monitor refuses the checkpoint');
     assert.equal(m.check.code, 'WITNESS_QUORUM');
@@ -193,7 +194,7 @@ test('witnessed log: honest path, remote client, monitor, fork detection, tiles'
     m = monitor(svc.url, '--witness', W_VKEY, '--audit');
     assert.equal(m.code, 0, m.stderr);
     assert.equal(m.check.code, 'OK');
-    assert.equal(m.check.current.size, 6);
+    assert.equal(m.check.current.size, 7);
     assert.equal(m.check.audited, 2);
     const honest = m.check.current;
     await svc.stop();
@@ -207,16 +208,16 @@ test('witnessed log: honest path, remote client, monitor, fork detection, tiles'
     m = monitor(fork.url);
     assert.equal(m.code, 1, 'the monitor detects the fork');
     assert.equal(m.check.code, 'FORK');
-    assert.equal(m.check.current.size, 7);
-    assert.ok(m.check.message.includes(`size 6 root ${honest.rootHash}`) && m.check.message.includes(`size 7 root ${m.check.current.rootHash}`), m.check.message);
+    assert.equal(m.check.current.size, 8);
+    assert.ok(m.check.message.includes(`size 7 root ${honest.rootHash}`) && m.check.message.includes(`size 8 root ${m.check.current.rootHash}`), m.check.message);
     const human = run(['log', 'monitor', '--url', fork.url, '--log-key', LOG_VKEY, '--state', p('monitor.json')]);
     assert.equal(human.code, 1);
-    assert.match(human.stderr, /FORK: split view: checkpoint size 7 .* is not consistent with the verified checkpoint size 6/);
-    assert.equal(JSON.parse(fs.readFileSync(p('monitor.json'), 'utf8')).size, 6, 'a failed check never moves the state');
-    // the witness refuses the fork: the collector's request (old 6, the fork's own consistency proof) is a 422
+    assert.match(human.stderr, /FORK: split view: checkpoint size 8 .* is not consistent with the verified checkpoint size 7/);
+    assert.equal(JSON.parse(fs.readFileSync(p('monitor.json'), 'utf8')).size, 7, 'a failed check never moves the state');
+    // the witness refuses the fork: the collector's request (old 7, the fork's own consistency proof) is a 422
     const rl = new RemoteLog(fork.url, { logKey: parseVkey(LOG_VKEY) });
     const { note } = await rl.checkpoint();
-    const refused = await fetch(witness.url + '/add-checkpoint', { method: 'POST', body: formatAddCheckpoint({ oldSize: 6, proof: await rl.consistencyProof(6), checkpoint: note }) });
+    const refused = await fetch(witness.url + '/add-checkpoint', { method: 'POST', body: formatAddCheckpoint({ oldSize: 7, proof: await rl.consistencyProof(7), checkpoint: note }) });
     assert.equal(refused.status, 422);
     assert.ok(!note.includes(`\u2014 ${W_NAME} `), 'the forked checkpoint carries no cosignature');
     assert.equal((await post(fork.url, 'forked quorum', '?cosigned=1')).status, 504, 'a quorum receipt cannot be had on the fork');

@@ -3,8 +3,9 @@
  * receipt format (in-toto, dsse, hashmatch match + tournament, eli, wcp; Ed25519 and, after a rotation, ES256 with
  * DER signatures) are issued as evident.receipt/v2, exported with GET /v1/receipts/{id}/sigstore, and verified by
  * sigstore@4's own `verify` with nothing but GET /v1/trusted-root (served to sigstore through a local signed TUF
- * cache, ./sigstore-tuf-local.ts) and the issuer's public key for the bundle's publicKey hint. Default thresholds:
- * one tlog entry, one RFC 3161 timestamp. Tampered bundles fail there; Evident's own verifier accepts the receipts.
+ * cache, ./sigstore-tuf-local.ts): the bundles name the issuer key's signer certificate from the service CA
+ * (src/ca/, test/sigstore-cert.test.ts checks identities and SCTs), so no keySelector. Default thresholds: one tlog
+ * entry, one SCT, one RFC 3161 timestamp. Tampered bundles fail there; Evident's own verifier accepts the receipts.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,8 +69,8 @@ for (const [name, dbUrl] of testBackends()) {
       assert.equal(tr.timestampAuthorities[0].certChain.certificates.length, 2);
 
       const keys = ((await (await fetch(url + '/v1/keys')).json()) as { keys: Array<{ kid: string; public_key_pem: string }> }).keys;
-      const keySelector = (hint: string) => keys.find((k) => k.kid === hint)?.public_key_pem ?? '';
-      const options = { ...localTufOptions(dir, trustedRoot), keySelector };
+      const options = localTufOptions(dir, trustedRoot);
+      const identity = (kid: string) => ({ certificateIssuer: 'https://test.example/evident', certificateIdentityURI: `https://test.example/evident/keys/${kid}` });
 
       for (const [label, r] of receipts) {
         assert.equal(r.format, 'evident.receipt/v2', label);
@@ -78,7 +79,7 @@ for (const [name, dbUrl] of testBackends()) {
         assert.match(res.headers.get('content-type') ?? '', /^application\/vnd\.dev\.sigstore\.bundle\.v0\.3\+json/, label);
         const bundle = (await res.json()) as any;
         assert.equal(bundle.verificationMaterial.tlogEntries[0].kindVersion.kind, 'dsse');
-        const signer = await verify(bundle, options);
+        const signer = await verify(bundle, { ...options, ...identity(r.envelope.signatures[0].keyid) });
         assert.ok(signer.key, `${label}: verified`);
 
         // Evident's own verifier accepts the same receipt (issuer key + log key)
@@ -117,10 +118,11 @@ for (const [name, dbUrl] of testBackends()) {
       }
       // another deployment's trusted root (other log key, other TSA) does not verify Evident's bundle
       const other = { ...tr, tlogs: tr.tlogs.map((l: any) => ({ ...l, publicKey: { ...l.publicKey, rawBytes: 'MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=' } })) };
-      await assert.rejects(verify(good, { ...localTufOptions(path.join(dir, 'other'), JSON.stringify(other)), keySelector }), 'a foreign log key must fail');
+      await assert.rejects(verify(good, localTufOptions(path.join(dir, 'other'), JSON.stringify(other))), 'a foreign log key must fail');
 
       // CLI: evident trusted-root (service or data dir) = /v1/trusted-root; evident receipt export --sigstore;
-      // evident verify BUNDLE --trusted-root --key (the Sigstore bundle verifier, src/profiles/sigstore)
+      // evident verify BUNDLE --trusted-root --certificate-identity --certificate-oidc-issuer (the Sigstore bundle
+      // verifier, src/profiles/sigstore)
       // asynchronous: the service answering --url runs in this process
       const cli = (args: string[]) =>
         new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -141,16 +143,16 @@ for (const [name, dbUrl] of testBackends()) {
         const exported = JSON.parse(fs.readFileSync(path.join(dir, 'b.json'), 'utf8')) as any;
         assert.deepEqual(exported, (await (await fetch(`${url}/v1/receipts/${r.id}/sigstore`)).json()) as any, `${label}: CLI export = service export`);
         await verify(exported, options);
-        const pem = keys.find((k) => k.kid === r.envelope.signatures[0].keyid)!.public_key_pem;
-        fs.writeFileSync(path.join(dir, 'issuer.pem'), pem);
-        p = await cli(['verify', path.join(dir, 'b.json'), '--trusted-root', path.join(dir, 'trusted_root.json'), '--key', path.join(dir, 'issuer.pem'), '--json']);
+        const id = identity(r.envelope.signatures[0].keyid);
+        const policy = ['--certificate-identity', id.certificateIdentityURI, '--certificate-oidc-issuer', id.certificateIssuer];
+        p = await cli(['verify', path.join(dir, 'b.json'), '--trusted-root', path.join(dir, 'trusted_root.json'), ...policy, '--json']);
         const rep = JSON.parse(p.stdout);
         assert.equal(rep.format, 'sigstore.bundle', label);
         assert.equal(rep.valid, true, `${label}: ${p.stdout}`);
         assert.equal(p.status, 0);
         exported.dsseEnvelope.payload = Buffer.from('{"_type":"x"}').toString('base64');
         fs.writeFileSync(path.join(dir, 'b.json'), JSON.stringify(exported));
-        p = await cli(['verify', path.join(dir, 'b.json'), '--trusted-root', path.join(dir, 'trusted_root.json'), '--key', path.join(dir, 'issuer.pem'), '--json']);
+        p = await cli(['verify', path.join(dir, 'b.json'), '--trusted-root', path.join(dir, 'trusted_root.json'), ...policy, '--json']);
         assert.notEqual(p.status, 0, `${label}: tampered bundle must fail evident verify`);
       }
       // a v1 receipt cannot be exported
@@ -168,7 +170,7 @@ for (const [name, dbUrl] of testBackends()) {
       assert.equal(rtr.timestampAuthorities.length, 2);
       assert.ok(rtr.timestampAuthorities[0].validFor.end, 'the retired TSA window is closed');
       assert.notEqual(rtr.timestampAuthorities[1].certChain.certificates[0].rawBytes, tr.timestampAuthorities[0].certChain.certificates[0].rawBytes);
-      const rotatedOptions = { ...localTufOptions(path.join(dir, 'rotated'), rotated), keySelector };
+      const rotatedOptions = localTufOptions(path.join(dir, 'rotated'), rotated);
       await verify(good, rotatedOptions);
       const fresh = await post(BODIES[0]![1]);
       const freshBundle = (await (await fetch(`${url}/v1/receipts/${fresh.id}/sigstore`)).json()) as any;

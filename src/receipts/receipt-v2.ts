@@ -55,11 +55,17 @@ export interface ReceiptV2Log extends ReceiptLog {
 const publicKeys = new WeakMap<KeyObject, KeyObject>();
 
 /** Sign, log the dsse 0.0.2 entry, timestamp the signature; the receipt carries the proof of the covering checkpoint. */
-export async function issueReceiptV2(log: ReceiptV2Log, key: IssuerKey, req: ReceiptRequest, opts: { timestamp?: Timestamper } = {}): Promise<{ receipt: ReceiptV2; entry: Uint8Array }> {
-  const envelope = await buildEnvelopeAsync(req, key);
+export async function issueReceiptV2(
+  log: ReceiptV2Log,
+  key: IssuerKey,
+  req: ReceiptRequest,
+  opts: { timestamp?: Timestamper; certificate?: (publicKey: KeyObject) => Promise<Uint8Array | undefined> } = {},
+): Promise<{ receipt: ReceiptV2; entry: Uint8Array }> {
   let pub = publicKeys.get(key.privateKey);
   if (!pub) publicKeys.set(key.privateKey, (pub = createPublicKey(key.privateKey)));
-  const entry = dsseEntryBody(envelope, pub);
+  // the issuer key's signer certificate (src/ca/), when the service has a CA: the entry's verifier is the certificate
+  const [envelope, certificate] = await Promise.all([buildEnvelopeAsync(req, key), opts.certificate?.(pub)]);
+  const entry = dsseEntryBody(envelope, pub, certificate ? { certificate } : {});
   const sig = parseDsse(envelope).signatures[0]!.sig;
   const [ack, ts] = await Promise.all([log.append(entry), opts.timestamp?.(sig)]);
   let proof = ack.batchProof?.();

@@ -8,7 +8,7 @@
  *   hashedrekord 0.0.2  {"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":"SHA2_256",
  *                        "digest":b64},"signature":{"content":b64,"verifier":{…}}}}}
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import { EvidentError } from '../kernel/errors.ts';
 import { canonicalBytes } from '../kernel/json/index.ts';
 import { parseBase64, toBase64 } from '../kernel/encoding.ts';
@@ -42,14 +42,19 @@ function verifier(key: KeyObject): Record<string, unknown> {
 
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
 
-/** The dsse 0.0.2 entry of a one-signature envelope signed by `key` (canonical JSON bytes). */
-export function dsseEntryBody(envelope: DsseEnvelope, key: KeyObject): Uint8Array {
+/**
+ * The dsse 0.0.2 entry of a one-signature envelope signed by `key` (canonical JSON bytes). With `certificate` (the
+ * key's DER signer certificate, src/ca/) the verifier is `x509Certificate` {rawBytes}, as Rekor v2 logs
+ * Fulcio-signed entries; else `publicKey` {rawBytes: SPKI}.
+ */
+export function dsseEntryBody(envelope: DsseEnvelope, key: KeyObject, opts: { certificate?: Uint8Array } = {}): Uint8Array {
   const p = parseDsse(envelope);
   if (p.signatures.length !== 1) throw new EvidentError('DSSE_INVALID', 'a Rekor v2 dsse entry needs exactly one signature');
+  const v = opts.certificate ? { keyDetails: keyDetails(key), x509Certificate: { rawBytes: toBase64(opts.certificate) } } : verifier(key);
   return canonicalBytes({
     apiVersion: REKOR_V2_VERSION,
     kind: 'dsse',
-    spec: { dsseV002: { payloadHash: { algorithm: 'SHA2_256', digest: toBase64(sha256(p.payload)) }, signatures: [{ content: toBase64(p.signatures[0]!.sig), verifier: verifier(key) }] } },
+    spec: { dsseV002: { payloadHash: { algorithm: 'SHA2_256', digest: toBase64(sha256(p.payload)) }, signatures: [{ content: toBase64(p.signatures[0]!.sig), verifier: v }] } },
   });
 }
 
@@ -67,6 +72,8 @@ export interface RekorEntryCheck {
   kind: 'dsse' | 'hashedrekord';
   /** The verifier key named by the entry. */
   key: KeyObject;
+  /** The verifier's DER certificate, when the entry names one (x509Certificate). */
+  certificate?: Uint8Array;
   problems: string[];
 }
 
@@ -80,8 +87,16 @@ function b64(v: unknown, what: string): Uint8Array {
 }
 
 function entryKey(v: unknown): KeyObject {
+  const cert = (v as { x509Certificate?: { rawBytes?: unknown } } | undefined)?.x509Certificate;
+  if (cert) {
+    try {
+      return new X509Certificate(b64(cert.rawBytes, 'verifier.x509Certificate.rawBytes')).publicKey;
+    } catch (e) {
+      throw new EvidentError('ENTRY_INVALID', `verifier certificate: ${(e as Error).message}`);
+    }
+  }
   const pk = (v as { publicKey?: { rawBytes?: unknown } } | undefined)?.publicKey;
-  if (!pk) throw new EvidentError('ENTRY_INVALID', 'verifier.publicKey is required');
+  if (!pk) throw new EvidentError('ENTRY_INVALID', 'verifier.publicKey or verifier.x509Certificate is required');
   try {
     return importPublicKey(b64(pk.rawBytes, 'verifier.publicKey.rawBytes'));
   } catch (e) {
@@ -115,5 +130,6 @@ export function checkDsseEntryBody(body: Uint8Array, envelope: unknown, keys: Ke
   const vk = (sigs[0]!.verifier as { keyDetails?: unknown }).keyDetails;
   if (vk !== keyDetails(key)) problems.push(`verifier.keyDetails ${JSON.stringify(vk)} does not describe the verifier key (${keyDetails(key)})`);
   if (keys.length && !keys.some((k) => samePublicKey(k, key))) problems.push('the entry names a verifier key that is not pinned');
-  return { kind: 'dsse', key, problems };
+  const certB64 = (sigs[0]!.verifier as { x509Certificate?: { rawBytes?: unknown } }).x509Certificate?.rawBytes;
+  return { kind: 'dsse', key, ...(certB64 !== undefined ? { certificate: b64(certB64, 'verifier.x509Certificate.rawBytes') } : {}), problems };
 }

@@ -1,7 +1,9 @@
 /**
  * An `evident.receipt/v2` receipt as a Sigstore bundle v0.3 (application/vnd.dev.sigstore.bundle.v0.3+json):
  *
- *   verificationMaterial.publicKey.hint          the issuer key id (the envelope signature's keyid)
+ *   verificationMaterial.certificate             the issuer key's signer certificate, when the log entry names one
+ *                                                (x509Certificate verifier: receipts issued with the service CA)
+ *   verificationMaterial.publicKey.hint          else the issuer key id (the envelope signature's keyid)
  *   verificationMaterial.tlogEntries[0]          logIndex, logId (receipt log.key_id), kindVersion dsse/0.0.2,
  *                                                canonicalizedBody (the log entry), inclusionProof {logIndex, rootHash,
  *                                                treeSize, hashes, checkpoint.envelope (the signed C2SP checkpoint)}
@@ -25,7 +27,10 @@ export const SIGSTORE_BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+jso
 export interface SigstoreBundleJson {
   mediaType: typeof SIGSTORE_BUNDLE_V03;
   verificationMaterial: {
-    publicKey: { hint: string };
+    /** Receipts whose log entry names the issuer key (no CA). */
+    publicKey?: { hint: string };
+    /** Receipts whose log entry names the issuer key's signer certificate (src/ca/): bundle v0.3 `certificate`. */
+    certificate?: { rawBytes: string };
     tlogEntries: Array<{
       logIndex: string;
       logId: { keyId: string };
@@ -59,12 +64,12 @@ export function toSigstoreBundle(receipt: unknown, opts: { logKeyId?: string; hi
   if (typeof keyIdB64 !== 'string' || parseBase64(keyIdB64).length !== 32) throw new EvidentError('RECEIPT_INVALID', 'log.key_id must be the base64 32-byte log key id (or pass the log key)');
   const keyid = env.signatures[0]!.keyid ?? '';
   const hint = opts.hint ?? keyid;
-  if (!hint) throw new EvidentError('RECEIPT_INVALID', 'the envelope signature has no keyid to use as the public key hint');
+  if (!hint && !check.certificate) throw new EvidentError('RECEIPT_INVALID', 'the envelope signature has no keyid to use as the public key hint');
   if (!r.rfc3161_timestamp) throw new EvidentError('RECEIPT_INVALID', 'the receipt has no RFC 3161 timestamp (issued without a TSA)');
   return {
     mediaType: SIGSTORE_BUNDLE_V03,
     verificationMaterial: {
-      publicKey: { hint },
+      ...(check.certificate ? { certificate: { rawBytes: toBase64(check.certificate) } } : { publicKey: { hint } }),
       tlogEntries: [
         {
           logIndex: String(proof.index),

@@ -6,9 +6,11 @@
  *                           "https://<origin>" (Sigstore verifiers match the checkpoint signer name against it)
  *   timestampAuthorities[]  the TSA chain (leaf first, root last), one per TSA key, validFor start … end: a rotated
  *                           TSA key keeps its window (end = its replacement's start) so old timestamps still verify
- *   certificateAuthorities, ctlogs   empty: receipts carry a public key hint, not a Fulcio certificate
+ *   certificateAuthorities  the issuing CA (src/ca/): its certificate and validFor window (empty without a CA)
+ *   ctlogs                  the CT log that signs the SCTs of issued certificates: ECDSA P-256 key, logId =
+ *                           SHA-256(SPKI) (RFC 6962), validFor (empty without a CA)
  */
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { toBase64 } from '../kernel/encoding.ts';
 import { spkiDer } from '../kernel/keys.ts';
 import { logKeyId } from './receipt-v2.ts';
@@ -34,6 +36,23 @@ export interface TrustedRootTsa {
   commonName?: string;
 }
 
+export interface TrustedRootCa {
+  /** DER certificates, leaf (issuing) first, root last. */
+  chain: Uint8Array[];
+  validFrom: string;
+  validTo?: string;
+  uri?: string;
+  commonName?: string;
+}
+
+export interface TrustedRootCtlog {
+  /** ECDSA P-256 public key. */
+  publicKey: KeyObject;
+  validFrom: string;
+  validTo?: string;
+  baseUrl?: string;
+}
+
 /** The base URL Sigstore verifiers match a checkpoint signer name against: it must contain the origin. */
 export function logBaseUrl(origin: string): string {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(origin) ? origin : `https://${origin}`;
@@ -41,7 +60,7 @@ export function logBaseUrl(origin: string): string {
 
 const window = (start: string, end?: string) => (end ? { start, end } : { start });
 
-export function buildTrustedRoot(o: { logs: TrustedRootLog[]; tsas: TrustedRootTsa[] }): Record<string, unknown> {
+export function buildTrustedRoot(o: { logs: TrustedRootLog[]; tsas: TrustedRootTsa[]; cas?: TrustedRootCa[]; ctlogs?: TrustedRootCtlog[] }): Record<string, unknown> {
   return {
     mediaType: TRUSTED_ROOT_MEDIA_TYPE,
     tlogs: o.logs.map((l) => {
@@ -54,8 +73,22 @@ export function buildTrustedRoot(o: { logs: TrustedRootLog[]; tsas: TrustedRootT
         checkpointKeyId: keyId,
       };
     }),
-    certificateAuthorities: [],
-    ctlogs: [],
+    certificateAuthorities: (o.cas ?? []).map((c) => ({
+      subject: { organization: 'Evident', commonName: c.commonName ?? 'Evident CA' },
+      uri: c.uri ?? logBaseUrl(o.logs[0]?.origin ?? 'evident.invalid'),
+      certChain: { certificates: c.chain.map((d) => ({ rawBytes: toBase64(d) })) },
+      validFor: window(c.validFrom, c.validTo),
+    })),
+    ctlogs: (o.ctlogs ?? []).map((c) => {
+      const spki = spkiDer(c.publicKey);
+      const keyId = { keyId: toBase64(createHash('sha256').update(spki).digest()) };
+      return {
+        baseUrl: c.baseUrl ?? `${logBaseUrl(o.logs[0]?.origin ?? 'evident.invalid')}/ct`,
+        hashAlgorithm: 'SHA2_256',
+        publicKey: { rawBytes: toBase64(spki), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: window(c.validFrom, c.validTo) },
+        logId: keyId,
+      };
+    }),
     timestampAuthorities: o.tsas.map((t) => ({
       subject: { organization: 'Evident', commonName: t.commonName ?? 'Evident TSA' },
       ...(t.uri ? { uri: t.uri } : {}),

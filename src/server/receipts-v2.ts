@@ -10,6 +10,9 @@ import { issueReceiptV2, receiptV2At, RECEIPT_FORMAT_V2, type ReceiptV2, type Re
 import { toSigstoreBundle, type SigstoreBundleJson } from '../receipts/sigstore-export.ts';
 import type { IssuerKey, ReceiptRequest } from '../receipts/receipt.ts';
 import { ReceiptV2Store } from './receipt-v2-store.ts';
+import type { KeyObject } from 'node:crypto';
+import { signerIdentity } from '../ca/store.ts';
+import { logBaseUrl } from '../receipts/trusted-root.ts';
 
 export class ReceiptsV2 {
   private constructor(
@@ -39,7 +42,11 @@ export class ReceiptsV2 {
   async issue(key: IssuerKey, req: ReceiptRequest): Promise<ReceiptV2> {
     this.opts.sigstore?.tsa.refresh();
     const tsa = this.opts.sigstore?.tsa.active;
-    const { receipt } = await issueReceiptV2(this.log, key, req, tsa ? { timestamp: (sig) => tsa.stamp(sig) } : {});
+    const ca = this.opts.sigstore?.ca;
+    const certificate = ca
+      ? (pub: KeyObject) => ca.certificateFor(key.kid, pub, this.opts.keys.find((k) => k.kid === key.kid)?.createdAt ?? '', signerIdentity(logBaseUrl(this.log.origin), key.kid), (entry) => this.log.append(entry))
+      : undefined;
+    const { receipt } = await issueReceiptV2(this.log, key, req, { ...(tsa ? { timestamp: (sig: Uint8Array) => tsa.stamp(sig) } : {}), ...(certificate ? { certificate } : {}) });
     await this.store.put(receipt.id, receipt.envelope, receipt.rfc3161_timestamp);
     return receipt;
   }

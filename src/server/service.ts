@@ -22,6 +22,7 @@ import { loadSealedEngine } from '../profiles/h4/sealing.ts';
 import { secretFromEnv } from '../profiles/wcp/verify.ts';
 import { WitnessCollector } from '../log/witness/collector.ts';
 import { openTsaStore } from '../tsa/store.ts';
+import { openCaStore } from '../ca/store.ts';
 import type { IssuedReceiptFormat } from './sigstore-options.ts';
 import type { WitnessEndpoint } from '../log/witness/client.ts';
 
@@ -86,7 +87,9 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   const logPriv = loadPrivateKey(path.join(logKeyDir, KEY_DIR_FILES.private));
   // the RFC 3161 TSA key and chain beside the other service keys (created on first start; private keys 0600)
   const tsa = await openTsaStore(path.join(o.dataDir, 'keys', 'tsa'));
-  const sigstore = { tsa, logValidFrom: fs.statSync(path.join(logKeyDir, KEY_DIR_FILES.private)).mtime.toISOString(), receiptFormat: o.receiptFormat ?? ('evident.receipt/v1' as const) };
+  // the issuing CA and CT log key (signer certificates for v2 receipts; created on first start, private keys 0600)
+  const ca = await openCaStore(path.join(o.dataDir, 'keys', 'ca'));
+  const sigstore = { tsa, ca, logValidFrom: fs.statSync(path.join(logKeyDir, KEY_DIR_FILES.private)).mtime.toISOString(), receiptFormat: o.receiptFormat ?? ('evident.receipt/v1' as const) };
 
   const dbUrl = o.db ?? `sqlite:${path.join(o.dataDir, 'evident.db')}`;
   const db = await openDb(dbUrl);

@@ -116,7 +116,10 @@ export function register(program: Command): void {
         if (!fs.existsSync(path.join(tsaDir, 'tsa.json'))) throw new EvidentError('IO_ERROR', `no TSA keys in ${tsaDir}: start the service once, or use --url`);
         const tsa = await openTsaStore(tsaDir);
         const validFrom = fs.statSync(fs.existsSync(logPriv) ? logPriv : logPub).mtime.toISOString();
-        const root = buildTrustedRoot({ logs: [{ origin, publicKey: loadPublicKey(logPub), validFrom }], tsas: tsa.authorities });
+        // the issuing CA and CT log (keys/ca), when the service created them
+        const caDir = path.join(dir, 'keys', 'ca');
+        const ca = fs.existsSync(path.join(caDir, 'ca.json')) ? await (await import('../../ca/store.ts')).openCaStore(caDir, { create: false }) : undefined;
+        const root = buildTrustedRoot({ logs: [{ origin, publicKey: loadPublicKey(logPub), validFrom }], tsas: tsa.authorities, ...(ca ? { cas: ca.authorities, ctlogs: ca.ctlogs } : {}) });
         output(JSON.stringify(root, null, 2) + '\n', o.out);
       }),
     );

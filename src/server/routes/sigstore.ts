@@ -25,6 +25,7 @@ export async function registerSigstore(app: FastifyInstance, ctx: RouteContext):
     const root = buildTrustedRoot({
       logs: [{ origin: opts.log.origin, publicKey: parseVkey(opts.logVkey).publicKey, validFrom: sg.logValidFrom }],
       tsas: sg.tsa.authorities,
+      ...(sg.ca ? { cas: sg.ca.authorities, ctlogs: sg.ca.ctlogs } : {}),
     });
     return reply.type(`${TRUSTED_ROOT_MEDIA_TYPE}`).send(JSON.stringify(root));
   });

@@ -1,0 +1,167 @@
+/**
+ * Evident's issuing CA and CT log (src/ca/, issue #24: "a certificate if you add an issuing CA"): v2 receipts name
+ * the issuer key's signer certificate (SAN https://<origin>/keys/<kid>, Fulcio issuer extensions, embedded SCT from
+ * the CT key in the trusted root's ctlogs), so sigstore@4's own `verify` accepts every receipt format's bundle with
+ * nothing but GET /v1/trusted-root — no keySelector, default thresholds (1 tlog entry, 1 SCT, 1 timestamp) — and
+ * with the identity and issuer pinned. A broken SCT, a wrong identity or issuer, a foreign CA fail. The issued
+ * certificate is in the transparency log. `evident verify BUNDLE --trusted-root --certificate-identity
+ * --certificate-oidc-issuer` accepts the same bundles.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { verify } from 'sigstore';
+import { testBackends, withService } from './service-env.ts';
+import { localTufOptions } from './sigstore-tuf-local.ts';
+import { verifyAny, bytesInput } from '../src/verify/detect.ts';
+
+const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
+const VEC = path.resolve(import.meta.dirname, '../../shared/vectors');
+const HM = path.join(VEC, 'hashmatch/generated');
+const readJson = (f: string) => JSON.parse(fs.readFileSync(f, 'utf8'));
+const b64 = (f: string) => fs.readFileSync(f).toString('base64');
+const matchBody = (dir: string, key?: string) => ({ ...(key ? { key } : {}), manifest: readJson(path.join(dir, 'match_manifest.json')), log_base64: b64(path.join(dir, 'match.jsonl')) });
+const T42 = path.join(HM, 'tournament-42');
+const HALO = readJson(path.join(VEC, 'eli/halo-vectors.json'));
+const RV = readJson(path.join(VEC, 'wcp/registry-artifact-hash-vectors.json'));
+const edge = RV.vectors.find((v: { id: string }) => v.id === 'synthetic-edge');
+
+const BODIES: Array<[string, string | object]> = [
+  ['in-toto', { format: 'in-toto', statement: { _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'a.tar', digest: { sha256: 'ab'.repeat(32) } }], predicateType: 'https://evident.dev/test/v1', predicate: { n: 1 } } }],
+  ['dsse', { format: 'dsse', payload_type: 'text/plain', payload_base64: Buffer.from('hello sigstore').toString('base64') }],
+  ['hashmatch match', { format: 'hashmatch', kind: 'match', match: matchBody(path.join(HM, 'match-7')) }],
+  ['hashmatch tournament', { format: 'hashmatch', kind: 'tournament', tournament: { manifest: readJson(path.join(T42, 'tournament_manifest.json')), matches: fs.readdirSync(path.join(T42, 'matches')).sort().map((k) => matchBody(path.join(T42, 'matches', k), k)) } }],
+  ['eli', `{"format": "eli", "transaction": ${HALO.vectors[0].packet_fields_json_text ?? JSON.stringify(HALO.vectors[0].packet_fields)}}`],
+  ['wcp', `{"format": "wcp", "record": ${edge.record_json_text.replace('sha256:to-be-ignored', edge.expected_artifact_hash)}}`],
+];
+
+const ORIGIN = 'test.example/evident';
+const ISSUER = 'https://test.example/evident';
+const identityOf = (kid: string) => `${ISSUER}/keys/${kid}`;
+
+const cli = (args: string[]) =>
+  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 }, (e, stdout, stderr) => resolve({ status: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr }));
+  });
+
+for (const [name, dbUrl] of testBackends()) {
+  test(`sigstore@4 verifies certificate-signed receipt bundles with only /v1/trusted-root, no keySelector (${name})`, async () => {
+    await withService(dbUrl, 'evident-sgc-', { origin: ORIGIN, receiptFormat: 'evident.receipt/v2' }, async (s, { dir, db }) => {
+      const url = s.url;
+      const auth = { authorization: `Bearer ${s.adminToken}` };
+      const post = async (body: string | object) => {
+        const r = await fetch(url + '/v1/receipts', { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+        const j = (await r.json()) as any;
+        assert.equal(r.status, 201, JSON.stringify(j));
+        return j;
+      };
+      const receipts: Array<[string, any]> = [];
+      for (const [label, body] of BODIES) receipts.push([label, await post(body)]);
+      const rot = await fetch(url + '/v1/keys/rotate', { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ alg: 'es256' }) });
+      assert.equal(rot.status, 201, await rot.clone().text());
+      receipts.push(['dsse es256', await post(BODIES[1]![1])]);
+
+      // the CA and CT keys: created on first start beside the other keys, private keys 0600
+      for (const f of ['ca-private.pem', 'ct-private.pem']) assert.equal(fs.statSync(path.join(dir, 'keys', 'ca', f)).mode & 0o777, 0o600, f);
+
+      const trustedRoot = await (await fetch(url + '/v1/trusted-root')).text();
+      const tr = JSON.parse(trustedRoot);
+      assert.equal(tr.certificateAuthorities.length, 1);
+      assert.ok(tr.certificateAuthorities[0].validFor.start);
+      assert.equal(tr.ctlogs.length, 1);
+      assert.equal(tr.ctlogs[0].publicKey.keyDetails, 'PKIX_ECDSA_P256_SHA_256');
+      const options = localTufOptions(dir, trustedRoot);
+
+      const kids = new Set<string>();
+      let certLeaf: Buffer | undefined;
+      for (const [label, r] of receipts) {
+        const kid = r.envelope.signatures[0].keyid as string;
+        kids.add(kid);
+        const bundle = (await (await fetch(`${url}/v1/receipts/${r.id}/sigstore`)).json()) as any;
+        assert.ok(bundle.verificationMaterial.certificate?.rawBytes, `${label}: the bundle names a certificate`);
+        assert.equal(bundle.verificationMaterial.publicKey, undefined, label);
+        const body = JSON.parse(Buffer.from(bundle.verificationMaterial.tlogEntries[0].canonicalizedBody, 'base64').toString());
+        assert.equal(body.spec.dsseV002.signatures[0].verifier.x509Certificate.rawBytes, bundle.verificationMaterial.certificate.rawBytes, `${label}: the log entry's verifier is the certificate`);
+        const signer = await verify(bundle, { ...options, certificateIssuer: ISSUER, certificateIdentityURI: identityOf(kid) });
+        assert.equal(signer.identity?.subjectAlternativeName, identityOf(kid), label);
+        assert.equal(signer.identity?.extensions?.issuer, ISSUER, label);
+        await assert.rejects(verify(bundle, { ...options, certificateIssuer: ISSUER, certificateIdentityURI: identityOf('someone-else') }), `${label}: a wrong identity must fail`);
+        await assert.rejects(verify(bundle, { ...options, certificateIssuer: 'https://other.example', certificateIdentityURI: identityOf(kid) }), `${label}: a wrong issuer must fail`);
+        certLeaf ??= Buffer.from(bundle.verificationMaterial.certificate.rawBytes, 'base64');
+
+        // the receipt itself keeps verifying with evident verify (issuer key + log key)
+        const pem = ((await (await fetch(url + '/v1/keys')).json()) as any).keys.find((k: any) => k.kid === kid).public_key_pem;
+        const rep = await verifyAny(bytesInput(new TextEncoder().encode(JSON.stringify(r))), { mode: 'strict', keys: [pem], logKey: ((await (await fetch(url + '/v1/log')).json()) as any).vkey });
+        assert.equal(rep.valid, true, `${label}: ${JSON.stringify(rep.toJSON())}`);
+      }
+      assert.equal(kids.size, 2, 'an Ed25519 and an ES256 issuer key');
+
+      // the certificate: code signing, digitalSignature, SAN URI, the issuer extensions, an embedded SCT
+      const x = new X509Certificate(certLeaf!);
+      assert.match(x.subjectAltName ?? '', /^URI:https:\/\/test\.example\/evident\/keys\//);
+      assert.deepEqual(x.keyUsage, ['1.3.6.1.5.5.7.3.3']);
+      assert.ok(certLeaf!.includes(Buffer.from([0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x02])), 'SCT list extension');
+      assert.ok(!certLeaf!.includes(Buffer.from([0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x03])), 'no poison in the final certificate');
+      assert.ok(x.checkIssued(new X509Certificate(Buffer.from(tr.certificateAuthorities[0].certChain.certificates[0].rawBytes, 'base64'))));
+
+      // the issued certificates entered the transparency log (one entry each, before any receipt signed by them)
+      const size = ((await (await fetch(url + '/v1/log')).json()) as any).size as number;
+      assert.equal(size, receipts.length + kids.size);
+
+      // tampering: a broken SCT, a foreign CA, a changed certificate all fail
+      const [, r0] = receipts[0]!;
+      const good = (await (await fetch(`${url}/v1/receipts/${r0.id}/sigstore`)).json()) as any;
+      const pinned = { ...options, certificateIssuer: ISSUER, certificateIdentityURI: identityOf(r0.envelope.signatures[0].keyid) };
+      await verify(good, pinned);
+      const sctBroken = structuredClone(good);
+      {
+        const c = Buffer.from(sctBroken.verificationMaterial.certificate.rawBytes, 'base64');
+        const at = c.indexOf(Buffer.from([0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x02]));
+        // the SCT's signature lies inside the extension; flip one of its last bytes (the CA signature then breaks too)
+        const sigEnd = at + 12 + 2 + 2 + 2 + 2 + 1 + 32 + 8 + 2 + 2 + 2 + 60;
+        c[sigEnd] ^= 1;
+        sctBroken.verificationMaterial.certificate.rawBytes = c.toString('base64');
+      }
+      await assert.rejects(verify(sctBroken, pinned), 'a changed certificate (SCT) must fail');
+      // SCT signed by a CT key that is not in the trusted root: the same bundle against a root with another ctlog key
+      const otherCt = { ...tr, ctlogs: tr.ctlogs.map((l: any) => ({ ...l, publicKey: { ...l.publicKey, rawBytes: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64') } })) };
+      await assert.rejects(verify(good, { ...localTufOptions(path.join(dir, 'other-ct'), JSON.stringify(otherCt)), certificateIssuer: ISSUER, certificateIdentityURI: pinned.certificateIdentityURI }), 'an SCT from a CT key outside the trusted root must fail');
+      const noCa = { ...tr, certificateAuthorities: [] };
+      await assert.rejects(verify(good, { ...localTufOptions(path.join(dir, 'no-ca'), JSON.stringify(noCa)), certificateIssuer: ISSUER, certificateIdentityURI: pinned.certificateIdentityURI }), 'a root without the CA must fail');
+      for (const [what, change] of [
+        ['payload', (b: any) => (b.dsseEnvelope.payload = Buffer.from('{"_type":"x"}').toString('base64'))],
+        ['no timestamp', (b: any) => (b.verificationMaterial.timestampVerificationData.rfc3161Timestamps = [])],
+      ] as Array<[string, (b: any) => void]>) {
+        const b = structuredClone(good);
+        change(b);
+        await assert.rejects(verify(b, pinned), `tampered ${what} must fail`);
+      }
+
+      // evident verify: the Sigstore bundle verifier, trusted root + identity + issuer
+      fs.writeFileSync(path.join(dir, 'trusted_root.json'), trustedRoot);
+      for (const [label, r] of [receipts[0]!, receipts.at(-1)!]) {
+        const bundle = (await (await fetch(`${url}/v1/receipts/${r.id}/sigstore`)).json()) as any;
+        fs.writeFileSync(path.join(dir, 'b.json'), JSON.stringify(bundle));
+        const id = identityOf(r.envelope.signatures[0].keyid);
+        const args = (idv: string) => ['verify', path.join(dir, 'b.json'), '--trusted-root', path.join(dir, 'trusted_root.json'), '--certificate-identity', idv, '--certificate-oidc-issuer', ISSUER, '--json'];
+        let p = await cli(args(id));
+        assert.equal(p.status, 0, `${label}: ${p.stdout}${p.stderr}`);
+        assert.equal(JSON.parse(p.stdout).valid, true);
+        p = await cli(args(identityOf('someone-else')));
+        assert.equal(p.status, 1, `${label}: a wrong identity is a policy failure: ${p.stdout}`);
+        fs.writeFileSync(path.join(dir, 'b.json'), JSON.stringify(sctBroken));
+        if (r === r0) {
+          p = await cli(args(id));
+          assert.notEqual(p.status, 0, `${label}: a changed certificate must fail evident verify`);
+        }
+      }
+      // evident trusted-root --data-dir: the same root, CA and ctlog included
+      const p = await cli(['trusted-root', '--data-dir', dir, ...(db ? ['--db', db] : [])]);
+      assert.equal(p.status, 0, p.stderr);
+      assert.deepEqual(JSON.parse(p.stdout), tr);
+    });
+  });
+}
