@@ -12,11 +12,20 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { verify } from 'sigstore';
 import { testBackends, withService } from './service-env.ts';
 import { localTufOptions } from './sigstore-tuf-local.ts';
 import { verifyAny, bytesInput } from '../src/verify/detect.ts';
+import os from 'node:os';
+import { openLog } from '../src/log/index.ts';
+import { formatVkey, noteSigner } from '../src/kernel/note.ts';
+import { generateKeyPair, keyId, publicKeyPem, toPublicKey } from '../src/kernel/keys.ts';
+import { issueReceiptV2 } from '../src/receipts/receipt-v2.ts';
+import { toSigstoreBundle } from '../src/receipts/sigstore-export.ts';
+import { buildTrustedRoot } from '../src/receipts/trusted-root.ts';
+import { createTsaChain, TimestampAuthority } from '../src/tsa/tsa.ts';
+import { openCaStore, signerIdentity } from '../src/ca/store.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
 const VEC = path.resolve(import.meta.dirname, '../../shared/vectors');
@@ -29,8 +38,9 @@ const HALO = readJson(path.join(VEC, 'eli/halo-vectors.json'));
 const RV = readJson(path.join(VEC, 'wcp/registry-artifact-hash-vectors.json'));
 const edge = RV.vectors.find((v: { id: string }) => v.id === 'synthetic-edge');
 
+const ARTIFACT = Buffer.from('the artifact of the in-toto receipt\n');
 const BODIES: Array<[string, string | object]> = [
-  ['in-toto', { format: 'in-toto', statement: { _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'a.tar', digest: { sha256: 'ab'.repeat(32) } }], predicateType: 'https://evident.dev/test/v1', predicate: { n: 1 } } }],
+  ['in-toto', { format: 'in-toto', statement: { _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'a.tar', digest: { sha256: createHash('sha256').update(ARTIFACT).digest('hex') } }], predicateType: 'https://evident.dev/test/v1', predicate: { n: 1 } } }],
   ['dsse', { format: 'dsse', payload_type: 'text/plain', payload_base64: Buffer.from('hello sigstore').toString('base64') }],
   ['hashmatch match', { format: 'hashmatch', kind: 'match', match: matchBody(path.join(HM, 'match-7')) }],
   ['hashmatch tournament', { format: 'hashmatch', kind: 'tournament', tournament: { manifest: readJson(path.join(T42, 'tournament_manifest.json')), matches: fs.readdirSync(path.join(T42, 'matches')).sort().map((k) => matchBody(path.join(T42, 'matches', k), k)) } }],
@@ -142,6 +152,21 @@ for (const [name, dbUrl] of testBackends()) {
 
       // evident verify: the Sigstore bundle verifier, trusted root + identity + issuer
       fs.writeFileSync(path.join(dir, 'trusted_root.json'), trustedRoot);
+      fs.writeFileSync(path.join(dir, 'a.tar'), ARTIFACT);
+      fs.writeFileSync(path.join(dir, 'other.tar'), 'another file');
+      {
+        // the in-toto receipt with its artifact: the subject digest is checked too
+        const bundle = (await (await fetch(`${url}/v1/receipts/${r0.id}/sigstore`)).json()) as any;
+        fs.writeFileSync(path.join(dir, 'b.json'), JSON.stringify(bundle));
+        const args = (artifact: string) => ['verify', path.join(dir, 'b.json'), '--trusted-root', path.join(dir, 'trusted_root.json'), '--certificate-identity', identityOf(r0.envelope.signatures[0].keyid), '--certificate-oidc-issuer', ISSUER, '--artifact', path.join(dir, artifact), '--json'];
+        let p = await cli(args('a.tar'));
+        assert.equal(p.status, 0, p.stdout + p.stderr);
+        const rep = JSON.parse(p.stdout);
+        assert.ok(rep.checks.some((c: { id: string; ok: boolean }) => c.id === 'artifact[0]' && c.ok), p.stdout);
+        assert.ok(['cert.chain', 'cert.sct', 'identity'].every((id) => rep.checks.some((c: { id: string; ok: boolean }) => c.id === id && c.ok)), p.stdout);
+        p = await cli(args('other.tar'));
+        assert.equal(p.status, 2, `another file is not the subject: ${p.stdout}`);
+      }
       for (const [label, r] of [receipts[0]!, receipts.at(-1)!]) {
         const bundle = (await (await fetch(`${url}/v1/receipts/${r.id}/sigstore`)).json()) as any;
         fs.writeFileSync(path.join(dir, 'b.json'), JSON.stringify(bundle));
@@ -165,3 +190,49 @@ for (const [name, dbUrl] of testBackends()) {
     });
   });
 }
+
+test('receipts v2 with a publicKey verifier (issued without a CA) keep verifying and exporting as before', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-sgc-lib-'));
+  const logPriv = generateKeyPair('ed25519').privateKey;
+  const log = await openLog({ db: `sqlite:${path.join(dir, 'log.db')}`, origin: ORIGIN, signer: noteSigner(ORIGIN, logPriv), batchSize: 16 });
+  try {
+    const chain = await createTsaChain();
+    const tsa = new TimestampAuthority(chain.leafKey, [chain.leaf, chain.root]);
+    const v2log = { origin: ORIGIN, append: (d: Uint8Array) => log.append(d), tlogProof: log.tlogProof.bind(log), storage: log.storage, publicKey: toPublicKey(logPriv) };
+    const issuer = generateKeyPair('ed25519');
+    const kid = keyId(issuer.privateKey, 'jwk');
+    const req = { format: 'dsse' as const, payloadType: 'text/plain', payload: new TextEncoder().encode('before the CA') };
+    const { receipt: old } = await issueReceiptV2(v2log, { privateKey: issuer.privateKey, kid }, req, { timestamp: (sig) => tsa.stamp(sig) });
+    const ca = await openCaStore(path.join(dir, 'keys', 'ca'));
+    const { receipt: withCert } = await issueReceiptV2(v2log, { privateKey: issuer.privateKey, kid }, req, {
+      timestamp: (sig) => tsa.stamp(sig),
+      certificate: (pub) => ca.certificateFor(kid, pub, new Date().toISOString(), signerIdentity(ISSUER, kid), (e) => log.append(e)),
+    });
+    const now = new Date(Date.now() - 3600_000).toISOString();
+    const root = buildTrustedRoot({ logs: [{ origin: ORIGIN, publicKey: toPublicKey(logPriv), validFrom: now }], tsas: [{ chain: [chain.leaf, chain.root], validFrom: now }], cas: ca.authorities, ctlogs: ca.ctlogs });
+    const options = localTufOptions(dir, JSON.stringify(root));
+
+    const oldBundle = toSigstoreBundle(old) as any;
+    assert.deepEqual(oldBundle.verificationMaterial.publicKey, { hint: kid });
+    assert.equal(oldBundle.verificationMaterial.certificate, undefined);
+    const pem = publicKeyPem(toPublicKey(issuer.privateKey));
+    await verify(oldBundle, { ...options, keySelector: (h: string) => (h === kid ? pem : '') });
+    const newBundle = toSigstoreBundle(withCert) as any;
+    assert.ok(newBundle.verificationMaterial.certificate.rawBytes);
+    await verify(newBundle, { ...options, certificateIssuer: ISSUER, certificateIdentityURI: identityOf(kid) });
+    for (const r of [old, withCert]) {
+      const rep = await verifyAny(bytesInput(new TextEncoder().encode(JSON.stringify(r))), { mode: 'strict', keys: [pem], logKey: formatVkey(ORIGIN, toPublicKey(logPriv)) });
+      assert.equal(rep.valid, true, JSON.stringify(rep.toJSON()));
+    }
+    // the certificate is issued once per key and is in the log: old receipt, certificate entry, new receipt
+    assert.equal(withCert.log.index, 2);
+    const again = await ca.certificateFor(kid, toPublicKey(issuer.privateKey), '', signerIdentity(ISSUER, kid), () => Promise.reject(new Error('not issued twice')));
+    assert.equal(Buffer.from(again).toString('base64'), newBundle.verificationMaterial.certificate.rawBytes);
+    const reopened = await openCaStore(path.join(dir, 'keys', 'ca'), { create: false });
+    const fromFile = await reopened.certificateFor(kid, toPublicKey(issuer.privateKey), '', signerIdentity(ISSUER, kid), () => Promise.reject(new Error('not issued twice')));
+    assert.equal(Buffer.from(fromFile).toString('base64'), newBundle.verificationMaterial.certificate.rawBytes);
+  } finally {
+    await log.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
