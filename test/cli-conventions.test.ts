@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { useColor } from '../src/cli/util.ts';
-import { cleanEnv } from './serve-process.ts';
+import { cleanEnv, spawnListening } from './serve-process.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-cli-conv-'));
@@ -92,28 +92,9 @@ test('version --json: version, 40-hex commit of the build (or null), node', () =
   assert.match(run(['verify', '--help']).stdout, /Examples:\n {2}\$ evident verify /);
 });
 
-/** Start `evident serve` with `args`/`env`; resolves with its stderr once it listens (or rejects with it on exit). */
-function serve(args: string[], env: Record<string, string>): Promise<{ url: string; stderr: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { cwd: tmp, env: cleanEnv(env), stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-  let err = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 60_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString('utf8');
-      const m = /listening on (http:\/\/\S+)/.exec(err);
-      // the start-up lines end with "verify an artifact: …" (after the admin token line, when there is one)
-      if (m && /verify an artifact/.test(err)) {
-        clearTimeout(timer);
-        resolve({ url: m[1]!, stderr: err, stop: async () => void (child.kill('SIGTERM'), await exited) });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(Object.assign(new Error(`serve exited ${code}: ${err}`), { code, stderr: err }));
-    });
-  });
-}
+/** Start `evident serve` with `args`/`env`, once its start-up lines end ("verify an artifact: …", after the token). */
+const serve = (args: string[], env: Record<string, string>) =>
+  spawnListening(['serve', ...args], { cwd: tmp, env: cleanEnv(env), ready: /verify an artifact/ }).then((l) => ({ ...l, stderr: l.stderr() }));
 
 test('serve: EVIDENT_* variables configure it, flags win, --origin names the log, a changed origin refuses to start', { timeout: 120_000 }, async () => {
   const dataDir = path.join(tmp, 'data');

@@ -24,7 +24,7 @@ import { parseCheckpoint } from '../src/log/checkpoint.ts';
 import { parseNote, parseVkey } from '../src/kernel/note.ts';
 import { RemoteLog } from '../src/log/remote.ts';
 import { formatAddCheckpoint } from '../src/log/witness/protocol.ts';
-import { cleanEnv } from './serve-process.ts';
+import { cleanEnv, spawnListening, type Listening } from './serve-process.ts';
 import { freshPgDatabase } from './pg-fresh.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
@@ -55,34 +55,10 @@ function runAsync(args: string[]): Promise<{ code: number; stdout: string; stder
 }
 
 /** Start a long-running command; resolves once it prints "listening on URL". */
-async function start(args: string[]): Promise<{ url: string; stderr: () => string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: tmp, env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let err = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`did not start: ${err}`)), 30_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString('utf8');
-      const m = /listening on (http:\/\/\S+)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited ${code}: ${err}`));
-    });
-  });
-  return {
-    url,
-    stderr: () => err,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+async function start(args: string[]): Promise<Listening> {
+  const l = await spawnListening(args, { cwd: tmp, timeoutMs: 30_000 });
+  children.push(l.child);
+  return l;
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {

@@ -1,6 +1,6 @@
 /** A service instance in its own process (`evident serve --port 0`), for multi-instance tests. */
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
 const PIN_RE = /^(EVIDENT_ENGINE_|HARMONY4_ENGINE_|HARMONY4_CORE_)/;
@@ -12,31 +12,52 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
   return { ...env, ...extra };
 }
 
-/** Start `evident serve` on the data directory (and database); resolves with its URL once it listens. */
-export async function spawnServe(dataDir: string, db: string | undefined): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, ...(db ? ['--db', db] : [])], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+export interface Listening {
+  url: string;
+  child: ChildProcess;
+  /** Everything the process wrote on stderr so far. */
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start a long-running `evident …` command (serve, witness serve); resolves once its stderr names the URL it
+ * listens on (and matches `ready`, when given: e.g. the last start-up line). Rejects if it exits first, with an
+ * error carrying `code` (exit code) and `stderr`.
+ */
+export function spawnListening(args: string[], o: { cwd?: string; env?: Record<string, string | undefined>; ready?: RegExp; timeoutMs?: number } = {}): Promise<Listening> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: o.cwd, env: o.env ?? cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let err = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 60_000);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${args[0]} did not start: ${err}`));
+    }, o.timeoutMs ?? 60_000);
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString('utf8');
       const m = /listening on (http:\/\/\S+)/.exec(err);
-      if (m) {
+      if (m && (!o.ready || o.ready.test(err))) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve({
+          url: m[1]!,
+          child,
+          stderr: () => err,
+          async stop() {
+            if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+            await exited;
+          },
+        });
       }
     });
-    child.once('exit', (code) => {
+    void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`serve exited ${code}: ${err}`));
+      reject(Object.assign(new Error(`${args[0]} exited ${code}: ${err}`), { code, stderr: err }));
     });
   });
-  return {
-    url,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+}
+
+/** Start `evident serve` on the data directory (and database); resolves with its URL once it listens. */
+export function spawnServe(dataDir: string, db: string | undefined): Promise<Listening> {
+  return spawnListening(['serve', '--port', '0', '--data-dir', dataDir, ...(db ? ['--db', db] : [])]);
 }
