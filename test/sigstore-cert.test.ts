@@ -12,7 +12,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, webcrypto, X509Certificate } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { verify } from 'sigstore';
 import { testBackends, withService } from './service-env.ts';
 import { localTufOptions } from './sigstore-tuf-local.ts';
@@ -24,7 +25,7 @@ import { generateKeyPair, keyId, publicKeyPem, toPublicKey } from '../src/kernel
 import { issueReceiptV2 } from '../src/receipts/receipt-v2.ts';
 import { toSigstoreBundle } from '../src/receipts/sigstore-export.ts';
 import { buildTrustedRoot } from '../src/receipts/trusted-root.ts';
-import { createTsaChain, TimestampAuthority } from '../src/tsa/tsa.ts';
+import { createTsaChain, pkiEngine, TimestampAuthority } from '../src/tsa/tsa.ts';
 import { openCaStore, signerIdentity } from '../src/ca/store.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
@@ -47,6 +48,25 @@ const BODIES: Array<[string, string | object]> = [
   ['eli', `{"format": "eli", "transaction": ${HALO.vectors[0].packet_fields_json_text ?? JSON.stringify(HALO.vectors[0].packet_fields)}}`],
   ['wcp', `{"format": "wcp", "record": ${edge.record_json_text.replace('sha256:to-be-ignored', edge.expected_artifact_hash)}}`],
 ];
+
+// pkijs with its own asn1js (as src/tsa/tsa.ts loads them)
+const requireHere = createRequire(import.meta.url);
+const pkijs = requireHere(requireHere.resolve('pkijs'));
+const asn1js = createRequire(requireHere.resolve('pkijs'))('asn1js');
+
+/** The certificate re-signed by the real CA key with one bit of its SCT signature flipped: only the SCT is wrong. */
+async function withBrokenSct(certDer: Buffer, caKeyPem: string): Promise<Buffer> {
+  pkiEngine();
+  const c = pkijs.Certificate.fromBER(certDer.buffer.slice(certDer.byteOffset, certDer.byteOffset + certDer.length));
+  const i = c.extensions.findIndex((e: { extnID: string }) => e.extnID === '1.3.6.1.4.1.11129.2.4.2');
+  assert.ok(i >= 0, 'the certificate has an SCT list');
+  const list = Buffer.from(asn1js.fromBER(c.extensions[i].extnValue.valueBlock.valueHexView.slice().buffer).result.valueBlock.valueHexView);
+  list[list.length - 1]! ^= 1; // the last byte of the SCT's ECDSA signature
+  c.extensions[i] = new pkijs.Extension({ extnID: '1.3.6.1.4.1.11129.2.4.2', critical: false, extnValue: new asn1js.OctetString({ valueHex: list }).toBER(false) });
+  const key = await webcrypto.subtle.importKey('pkcs8', createPrivateKey(caKeyPem).export({ type: 'pkcs8', format: 'der' }), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+  await c.sign(key, 'SHA-256');
+  return Buffer.from(c.toSchema(true).toBER(false));
+}
 
 const ORIGIN = 'test.example/evident';
 const ISSUER = 'https://test.example/evident';
@@ -136,6 +156,10 @@ for (const [name, dbUrl] of testBackends()) {
         sctBroken.verificationMaterial.certificate.rawBytes = c.toString('base64');
       }
       await assert.rejects(verify(sctBroken, pinned), 'a changed certificate (SCT) must fail');
+      // a certificate the CA did sign, whose SCT signature is wrong: the SCT check alone refuses it
+      const badSct = structuredClone(good);
+      badSct.verificationMaterial.certificate.rawBytes = (await withBrokenSct(Buffer.from(good.verificationMaterial.certificate.rawBytes, 'base64'), fs.readFileSync(path.join(dir, 'keys', 'ca', 'ca-private.pem'), 'utf8'))).toString('base64');
+      await assert.rejects(verify(badSct, pinned), /SCT verification failed/, 'a wrong SCT signature must fail');
       // SCT signed by a CT key that is not in the trusted root: the same bundle against a root with another ctlog key
       const otherCt = { ...tr, ctlogs: tr.ctlogs.map((l: any) => ({ ...l, publicKey: { ...l.publicKey, rawBytes: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64') } })) };
       await assert.rejects(verify(good, { ...localTufOptions(path.join(dir, 'other-ct'), JSON.stringify(otherCt)), certificateIssuer: ISSUER, certificateIdentityURI: pinned.certificateIdentityURI }), 'an SCT from a CT key outside the trusted root must fail');
@@ -177,10 +201,14 @@ for (const [name, dbUrl] of testBackends()) {
         assert.equal(JSON.parse(p.stdout).valid, true);
         p = await cli(args(identityOf('someone-else')));
         assert.equal(p.status, 1, `${label}: a wrong identity is a policy failure: ${p.stdout}`);
-        fs.writeFileSync(path.join(dir, 'b.json'), JSON.stringify(sctBroken));
         if (r === r0) {
+          fs.writeFileSync(path.join(dir, 'b.json'), JSON.stringify(sctBroken));
           p = await cli(args(id));
           assert.notEqual(p.status, 0, `${label}: a changed certificate must fail evident verify`);
+          fs.writeFileSync(path.join(dir, 'b.json'), JSON.stringify(badSct));
+          p = await cli(args(id));
+          assert.notEqual(p.status, 0, `${label}: a wrong SCT must fail evident verify`);
+          assert.equal(JSON.parse(p.stdout).checks.find((c: { id: string }) => c.id === 'cert.sct')?.ok, false, p.stdout);
         }
       }
       // evident trusted-root --data-dir: the same root, CA and ctlog included
