@@ -101,8 +101,9 @@ export async function openCaStore(dir: string, opts: { now?: Date; create?: bool
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
       writeFileExclusive(file, certificatePem(issued.cert), 0o644);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' && (e as { code?: string }).code !== 'OUTPUT_EXISTS') throw e;
-      return existing()!; // another instance issued one first (also logged); use theirs
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return existing()!; // another instance issued one first (also logged); use theirs
+      // logged but not saved (a full or read-only disk): valid all the same; this process keeps it, a restart issues another
+      process.emitWarning(`${file}: the issued certificate was not saved: ${(e as Error).message}`, { code: 'EVIDENT_CA' });
     }
     return issued.cert;
   }
