@@ -14,20 +14,11 @@
  * in place of the poison. The caller appends the MerkleTreeLeaf (ctLogEntry) to the transparency log, so the SCT's
  * promise of inclusion holds. X.509/ASN.1 through pkijs/asn1js; signatures are node:crypto's.
  */
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign as nodeSign, webcrypto, type KeyObject } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type * as Pkijs from 'pkijs';
-import type * as Asn1js from 'pkijs/node_modules/asn1js';
+import { createHash, createPublicKey, generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { canonicalBytes } from '../kernel/json/index.ts';
 import { toBase64 } from '../kernel/encoding.ts';
-import { pkiEngine } from '../tsa/tsa.ts';
+import { ab, asn1js, distinguishedName, keyIdOf, keyUsageExtension, p256SigningKey, pkiEngine, pkijs, positiveSerial, u8, type Pkijs } from '../pki/pkix.ts';
 
-// the same CommonJS loading as src/tsa/tsa.ts: pkijs's instanceof checks want its own asn1js
-const requireHere = createRequire(import.meta.url);
-const pkijsMain = requireHere.resolve('pkijs');
-const pkijs = requireHere(pkijsMain) as typeof Pkijs;
-const asn1js = createRequire(pkijsMain)('asn1js') as typeof Asn1js;
-type CryptoKey = import('node:crypto').webcrypto.CryptoKey;
 
 export const CA_OID = {
   fulcioIssuerV1: '1.3.6.1.4.1.57264.1.1',
@@ -45,41 +36,11 @@ export const CA_OID = {
   organization: '2.5.4.10',
 } as const;
 
-const ab = (u: Uint8Array): ArrayBuffer => u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength) as ArrayBuffer;
-const u8 = (b: ArrayBuffer | ArrayBufferView): Uint8Array => (b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
 const sha256 = (b: Uint8Array) => u8(createHash('sha256').update(b).digest());
 const spkiOf = (k: KeyObject) => u8(createPublicKey(k).export({ type: 'spki', format: 'der' }));
 
-async function signingKey(priv: KeyObject): Promise<CryptoKey> {
-  return (await webcrypto.subtle.importKey('pkcs8', priv.export({ type: 'pkcs8', format: 'der' }), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign'])) as unknown as CryptoKey;
-}
-
-function dn(cn: string): Pkijs.RelativeDistinguishedNames {
-  return new pkijs.RelativeDistinguishedNames({
-    typesAndValues: [
-      new pkijs.AttributeTypeAndValue({ type: CA_OID.organization, value: new asn1js.Utf8String({ value: 'Evident' }) }),
-      new pkijs.AttributeTypeAndValue({ type: CA_OID.commonName, value: new asn1js.Utf8String({ value: cn }) }),
-    ],
-  });
-}
-
-function serial(): Asn1js.Integer {
-  const b = randomBytes(16);
-  b[0] = (b[0]! & 0x7f) | 0x40;
-  return new asn1js.Integer({ valueHex: ab(b) });
-}
-
 function ext(extnID: string, critical: boolean, value: Uint8Array | ArrayBuffer): Pkijs.Extension {
   return new pkijs.Extension({ extnID, critical, extnValue: value instanceof ArrayBuffer ? value : ab(value) });
-}
-
-function keyUsage(bits: number, unused: number): Pkijs.Extension {
-  return ext(CA_OID.keyUsage, true, new asn1js.BitString({ valueHex: ab(Uint8Array.from([bits])), unusedBits: unused }).toBER(false));
-}
-
-/** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value. */
-function keyIdOf(spki: Pkijs.PublicKeyInfo): Uint8Array {
-  return u8(createHash('sha1').update(u8(spki.subjectPublicKey.valueBlock.valueHexView)).digest());
 }
 
 const floorSec = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000);
@@ -95,18 +56,18 @@ export async function createCaRoot(opts: { now?: Date; years?: number; commonNam
   const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   const c = new pkijs.Certificate();
   c.version = 2;
-  c.serialNumber = serial();
-  c.issuer = dn(opts.commonName ?? 'Evident CA');
-  c.subject = dn(opts.commonName ?? 'Evident CA');
+  c.serialNumber = positiveSerial();
+  c.issuer = distinguishedName(opts.commonName ?? 'Evident CA');
+  c.subject = distinguishedName(opts.commonName ?? 'Evident CA');
   c.notBefore.value = notBefore;
   c.notAfter.value = notAfter;
   c.subjectPublicKeyInfo = pkijs.PublicKeyInfo.fromBER(ab(spkiOf(key)));
   c.extensions = [
     ext(CA_OID.basicConstraints, true, new pkijs.BasicConstraints({ cA: true, pathLenConstraint: 0 }).toSchema().toBER(false)),
-    keyUsage(0x06, 1), // keyCertSign, cRLSign
+    keyUsageExtension(0x06, 1), // keyCertSign, cRLSign
     ext(CA_OID.subjectKeyId, false, new asn1js.OctetString({ valueHex: ab(keyIdOf(c.subjectPublicKeyInfo)) }).toBER(false)),
   ];
-  await c.sign(await signingKey(key), 'SHA-256');
+  await c.sign(await p256SigningKey(key), 'SHA-256');
   return { key, cert: der(c) };
 }
 
@@ -163,13 +124,13 @@ export async function issueSignerCertificate(o: {
   pkiEngine();
   const ca = pkijs.Certificate.fromBER(ab(o.caCert));
   const caSpki = u8(ca.subjectPublicKeyInfo.toSchema().toBER(false));
-  const caKey = await signingKey(o.caKey);
-  const sn = serial();
+  const caKey = await p256SigningKey(o.caKey);
+  const sn = positiveSerial();
   const subjectInfo = () => pkijs.PublicKeyInfo.fromBER(ab(o.subjectSpki));
   const san = new pkijs.GeneralNames({ names: [new pkijs.GeneralName({ type: 6, value: o.identity.san })] });
   const aki = new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: ab(keyIdOf(ca.subjectPublicKeyInfo)) }) });
   const base = (): Pkijs.Extension[] => [
-    keyUsage(0x80, 7), // digitalSignature
+    keyUsageExtension(0x80, 7), // digitalSignature
     ext(CA_OID.extKeyUsage, false, new pkijs.ExtKeyUsage({ keyPurposes: [CA_OID.codeSigning] }).toSchema().toBER(false)),
     ext(CA_OID.subjectKeyId, false, new asn1js.OctetString({ valueHex: ab(keyIdOf(subjectInfo())) }).toBER(false)),
     ext(CA_OID.authorityKeyId, false, aki.toSchema().toBER(false)),

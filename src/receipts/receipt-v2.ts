@@ -16,7 +16,6 @@
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { RFC3161Timestamp } from '@sigstore/core';
-import { assembleProof, inclusionProofPlan, planNodeIds } from '../log/merkle.ts';
 import { formatTlogProof, parseTlogProof } from '../log/tlogproof.ts';
 import { EvidentError } from '../kernel/errors.ts';
 import { sha256Digest } from '../kernel/digest.ts';
@@ -24,7 +23,7 @@ import { checkDsse, parseDsse, type DsseEnvelope } from '../kernel/dsse.ts';
 import { parseBase64, toBase64 } from '../kernel/encoding.ts';
 import { NOTE_SIG_ED25519 } from '../kernel/note.ts';
 import { rawPublicKey } from '../kernel/keys.ts';
-import { buildEnvelopeAsync, type IssuerKey, type ReceiptLog, type ReceiptRequest } from './receipt.ts';
+import { ackInclusionProof, buildEnvelopeAsync, type IssuerKey, type ReceiptLog, type ReceiptRequest } from './receipt.ts';
 import { checkDsseEntryBody, dsseEntryBody } from './rekor-v2.ts';
 
 export const RECEIPT_FORMAT_V2 = 'evident.receipt/v2';
@@ -68,13 +67,7 @@ export async function issueReceiptV2(
   const entry = dsseEntryBody(envelope, pub, certificate ? { certificate } : {});
   const sig = parseDsse(envelope).signatures[0]!.sig;
   const [ack, ts] = await Promise.all([log.append(entry), opts.timestamp?.(sig)]);
-  let proof = ack.batchProof?.();
-  if (!proof) {
-    const plan = inclusionProofPlan(ack.index, ack.size);
-    const nodes = await log.storage.getNodes(planNodeIds(plan));
-    proof = assembleProof(plan, (id) => nodes.get(`${id.level}/${id.index}`));
-  }
-  const tlog_proof = formatTlogProof({ index: ack.index, proof, checkpoint: ack.checkpoint, extra: entry });
+  const tlog_proof = formatTlogProof({ index: ack.index, proof: await ackInclusionProof(log, ack), checkpoint: ack.checkpoint, extra: entry });
   const receipt: ReceiptV2 = {
     format: RECEIPT_FORMAT_V2,
     id: sha256Digest(entry),

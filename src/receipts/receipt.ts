@@ -8,7 +8,7 @@
  * carries the entry in its `extra` line so the proof alone re-derives the leaf.
  */
 import type { KeyObject } from 'node:crypto';
-import type { TransparencyLog } from '../log/index.ts';
+import type { AppendResult, TransparencyLog } from '../log/index.ts';
 import { assembleProof, inclusionProofPlan, planNodeIds } from '../log/merkle.ts';
 import { formatTlogProof } from '../log/tlogproof.ts';
 import { EvidentError } from '../kernel/errors.ts';
@@ -104,19 +104,24 @@ export function receiptId(envelope: DsseEnvelope): string {
   return sha256Digest(receiptEntry(envelope));
 }
 
+/**
+ * The inclusion proof of an appended entry in the checkpoint its acknowledgement carries (the checkpoint that first
+ * covered it): from the batch when the sequencer kept it, else one node read.
+ */
+export async function ackInclusionProof(log: Pick<ReceiptLog, 'storage'>, ack: AppendResult): Promise<Uint8Array[]> {
+  const proof = ack.batchProof?.();
+  if (proof) return proof;
+  const plan = inclusionProofPlan(ack.index, ack.size);
+  const nodes = await log.storage.getNodes(planNodeIds(plan));
+  return assembleProof(plan, (id) => nodes.get(`${id.level}/${id.index}`));
+}
+
 /** Sign, log, and return the receipt with a tlog-proof against the checkpoint that first covered it. */
 export async function issueReceipt(log: ReceiptLog, key: IssuerKey, req: ReceiptRequest): Promise<Receipt> {
   const envelope = await buildEnvelopeAsync(req, key);
   const entry = receiptEntry(envelope);
   const ack = await log.append(entry);
-  // The acknowledgement carries the checkpoint that covers the entry: one node read builds the proof.
-  let proof = ack.batchProof?.();
-  if (!proof) {
-    const plan = inclusionProofPlan(ack.index, ack.size);
-    const nodes = await log.storage.getNodes(planNodeIds(plan));
-    proof = assembleProof(plan, (id) => nodes.get(`${id.level}/${id.index}`));
-  }
-  const tlog_proof = formatTlogProof({ index: ack.index, proof, checkpoint: ack.checkpoint, extra: entry });
+  const tlog_proof = formatTlogProof({ index: ack.index, proof: await ackInclusionProof(log, ack), checkpoint: ack.checkpoint, extra: entry });
   return { format: RECEIPT_FORMAT, id: sha256Digest(entry), envelope, log: { origin: log.origin, index: ack.index }, tlog_proof };
 }
 

@@ -18,6 +18,22 @@ import type { Metrics } from './metrics.ts';
 
 export type { ServiceKey } from './keyring.ts';
 
+/** Timeouts, pushback and per-address limits of the service (installed by guards.ts, which has the defaults). */
+export interface GuardOptions {
+  /** Work requests in progress at once before 503 OVERLOADED (default 256). */
+  maxInFlight?: number;
+  /** Whole request (headers + body) deadline in ms (default 10 000) → 408. */
+  requestTimeoutMs?: number;
+  /** Headers deadline in ms (default 10 000, at most requestTimeoutMs). */
+  headersTimeoutMs?: number;
+  /** Idle keep-alive connections are closed after this many ms (default 5 000). */
+  keepAliveTimeoutMs?: number;
+  /** POST /v1/verify per client address (default 20/s, burst 40). */
+  verifyRate?: RateLimitOptions;
+  /** Failed authentications per client address (default 30 per minute, burst 30). */
+  authFailures?: RateLimitOptions;
+}
+
 export interface ServerOptions {
   db: DbHandle;
   tokens: TokenStore;
@@ -48,7 +64,7 @@ export interface ServerOptions {
   /** Per-token limits on authenticated (write) routes. */
   rateLimit?: RateLimitOptions;
   /** Timeouts, pushback and per-address limits (guards.ts; defaults there, EVIDENT_* environment overrides). */
-  guards?: import('./guards.ts').GuardOptions;
+  guards?: GuardOptions;
   /** Extra route modules (same signature as src/server/routes/*), registered after the built-in ones. */
   routeModules?: RouteModule[];
   /** HarmonyØ4 engine resolved once at start-up (loadSealedEngine); served by the engine routes (503 without it). */

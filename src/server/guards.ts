@@ -19,23 +19,10 @@
  */
 import http from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
-import { RateLimiter, type RateLimitOptions } from './ratelimit.ts';
-import { fail } from './context.ts';
+import { RateLimiter, TokenBuckets, type RateLimitOptions } from './ratelimit.ts';
+import { fail, type GuardOptions } from './context.ts';
 
-export interface GuardOptions {
-  /** Work requests in progress at once before 503 OVERLOADED (default 256). */
-  maxInFlight?: number;
-  /** Whole request (headers + body) deadline in ms (default 10 000) → 408. */
-  requestTimeoutMs?: number;
-  /** Headers deadline in ms (default 10 000, at most requestTimeoutMs). */
-  headersTimeoutMs?: number;
-  /** Idle keep-alive connections are closed after this many ms (default 5 000). */
-  keepAliveTimeoutMs?: number;
-  /** POST /v1/verify per client address (default 20/s, burst 40). */
-  verifyRate?: RateLimitOptions;
-  /** Failed authentications per client address (default 30 per minute, burst 30). */
-  authFailures?: RateLimitOptions;
-}
+export type { GuardOptions } from './context.ts';
 
 export const DEFAULT_GUARDS = {
   maxInFlight: 256,
@@ -165,27 +152,17 @@ export function installGuards(app: FastifyInstance, o: GuardOptions = {}, bump?:
 
 /** A token bucket spent by failures only: `wait` is 0 while failures are left, else seconds until one refills. */
 class FailureBudget {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(private readonly o: RateLimitOptions) {}
-  private bucket(key: string, now: number): { tokens: number; at: number } {
-    let b = this.buckets.get(key);
-    if (!b) {
-      if (this.buckets.size > 100_000) this.buckets.clear(); // bounded memory
-      b = { tokens: this.o.burst, at: now };
-      this.buckets.set(key, b);
-    }
-    b.tokens = Math.min(this.o.burst, b.tokens + ((now - b.at) / 1000) * this.o.perSecond);
-    b.at = now;
-    return b;
+  private readonly buckets: TokenBuckets;
+  constructor(o: RateLimitOptions) {
+    this.buckets = new TokenBuckets(o);
   }
   spend(key: string, now = Date.now()): void {
-    const b = this.bucket(key, now);
+    const b = this.buckets.bucket(key, now);
     b.tokens = Math.max(0, b.tokens - 1);
   }
   wait(key: string, now = Date.now()): number {
     if (!this.buckets.has(key)) return 0;
-    const b = this.bucket(key, now);
-    return b.tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - b.tokens) / this.o.perSecond));
+    return this.buckets.waitFor(this.buckets.bucket(key, now).tokens);
   }
 }
 

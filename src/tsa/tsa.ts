@@ -8,27 +8,11 @@
  * request, accuracy 1 s, genTime in whole seconds, and the leaf certificate when the request sets certReq.
  * Sigstore bundles timestamp the DSSE signature bytes with it (messageImprint = SHA-256(signature)).
  */
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign as nodeSign, webcrypto, type KeyObject } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type * as Pkijs from 'pkijs';
-import type * as Asn1js from 'pkijs/node_modules/asn1js';
-
-// pkijs checks `instanceof` against its own asn1js (it pins asn1js 3 while the top level has 4): load both through
-// CommonJS from pkijs's own location, so the values built here are the instances pkijs expects, whatever the layout.
-const requireHere = createRequire(import.meta.url);
-const pkijsMain = requireHere.resolve('pkijs');
-const pkijs = requireHere(pkijsMain) as typeof Pkijs;
-const asn1js = createRequire(pkijsMain)('asn1js') as typeof Asn1js;
-type CryptoKey = import('node:crypto').webcrypto.CryptoKey;
+import { createHash, createPublicKey, sign as nodeSign, webcrypto, type KeyObject } from 'node:crypto';
 import { EvidentError } from '../kernel/errors.ts';
+import { ab, asn1js, distinguishedName, keyIdOf, keyUsageExtension, newP256Key, pkiEngine, pkijs, positiveSerial, u8, type Asn1js, type CryptoKey, type Pkijs } from '../pki/pkix.ts';
 
-let engineSet = false;
-/** pkijs on node's WebCrypto (idempotent). */
-export function pkiEngine(): void {
-  if (engineSet) return;
-  pkijs.setEngine('evident-node', new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as ConstructorParameters<typeof pkijs.CryptoEngine>[0]['crypto'] }));
-  engineSet = true;
-}
+export { pkiEngine };
 
 export const OID = {
   signedData: '1.2.840.113549.1.7.2',
@@ -58,9 +42,6 @@ const DIGEST_LENGTHS: Record<string, number> = { [OID.sha256]: 32, [OID.sha384]:
 /** PKIFailureInfo bits (RFC 3161 §2.4.2). */
 export const FAIL = { badAlg: 0, badRequest: 2, badDataFormat: 5, unacceptedPolicy: 15, systemFailure: 25 } as const;
 
-const ab = (u: Uint8Array): ArrayBuffer => u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength) as ArrayBuffer;
-const u8 = (b: ArrayBuffer | ArrayBufferView): Uint8Array => (b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
-
 async function cryptoKeys(priv: KeyObject): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey }> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256' };
   const pkcs8 = priv.export({ type: 'pkcs8', format: 'der' });
@@ -72,35 +53,6 @@ async function cryptoKeys(priv: KeyObject): Promise<{ privateKey: CryptoKey; pub
 
 function createPublicKeyDer(priv: KeyObject): Buffer {
   return createPublicKey(priv).export({ type: 'spki', format: 'der' });
-}
-
-function p256(): KeyObject {
-  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-}
-
-function name(cn: string): Pkijs.RelativeDistinguishedNames {
-  return new pkijs.RelativeDistinguishedNames({
-    typesAndValues: [
-      new pkijs.AttributeTypeAndValue({ type: OID.organization, value: new asn1js.Utf8String({ value: 'Evident' }) }),
-      new pkijs.AttributeTypeAndValue({ type: OID.commonName, value: new asn1js.Utf8String({ value: cn }) }),
-    ],
-  });
-}
-
-function positiveSerial(): Asn1js.Integer {
-  const b = randomBytes(16);
-  b[0] = (b[0]! & 0x7f) | 0x40; // positive, 16 bytes, no leading zero byte
-  return new asn1js.Integer({ valueHex: ab(b) });
-}
-
-function keyUsage(bits: number, unused: number): Pkijs.Extension {
-  const bs = new asn1js.BitString({ valueHex: ab(Uint8Array.from([bits])), unusedBits: unused });
-  return new pkijs.Extension({ extnID: OID.keyUsage, critical: true, extnValue: bs.toBER(false), parsedValue: bs });
-}
-
-function keyIdOf(spki: Pkijs.PublicKeyInfo): Uint8Array {
-  // RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value
-  return u8(createHash('sha1').update(u8(spki.subjectPublicKey.valueBlock.valueHexView)).digest());
 }
 
 export interface TsaChain {
@@ -123,16 +75,16 @@ export async function createTsaChain(opts: { commonName?: string; now?: Date; ye
   const notAfter = new Date(notBefore.getTime());
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + (opts.years ?? 10));
   const cn = opts.commonName ?? 'Evident TSA';
-  const rootKey = p256();
-  const leafKey = p256();
+  const rootKey = newP256Key();
+  const leafKey = newP256Key();
   const rk = await cryptoKeys(rootKey);
   const lk = await cryptoKeys(leafKey);
 
   const root = new pkijs.Certificate();
   root.version = 2;
   root.serialNumber = positiveSerial();
-  root.issuer = name(`${cn} root`);
-  root.subject = name(`${cn} root`);
+  root.issuer = distinguishedName(`${cn} root`);
+  root.subject = distinguishedName(`${cn} root`);
   root.notBefore.value = notBefore;
   root.notAfter.value = notAfter;
   await root.subjectPublicKeyInfo.importKey(rk.publicKey);
@@ -140,7 +92,7 @@ export async function createTsaChain(opts: { commonName?: string; now?: Date; ye
   const bcRoot = new pkijs.BasicConstraints({ cA: true, pathLenConstraint: 0 });
   root.extensions = [
     new pkijs.Extension({ extnID: OID.basicConstraints, critical: true, extnValue: bcRoot.toSchema().toBER(false), parsedValue: bcRoot }),
-    keyUsage(0x06, 1), // keyCertSign, cRLSign
+    keyUsageExtension(0x06, 1), // keyCertSign, cRLSign
     new pkijs.Extension({ extnID: OID.subjectKeyId, critical: false, extnValue: new asn1js.OctetString({ valueHex: ab(rootKid) }).toBER(false) }),
   ];
   await root.sign(rk.privateKey, 'SHA-256');
@@ -148,8 +100,8 @@ export async function createTsaChain(opts: { commonName?: string; now?: Date; ye
   const leaf = new pkijs.Certificate();
   leaf.version = 2;
   leaf.serialNumber = positiveSerial();
-  leaf.issuer = name(`${cn} root`);
-  leaf.subject = name(cn);
+  leaf.issuer = distinguishedName(`${cn} root`);
+  leaf.subject = distinguishedName(cn);
   leaf.notBefore.value = notBefore;
   leaf.notAfter.value = notAfter;
   await leaf.subjectPublicKeyInfo.importKey(lk.publicKey);
@@ -158,7 +110,7 @@ export async function createTsaChain(opts: { commonName?: string; now?: Date; ye
   const aki = new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: ab(rootKid) }) });
   leaf.extensions = [
     new pkijs.Extension({ extnID: OID.basicConstraints, critical: true, extnValue: bcLeaf.toSchema().toBER(false), parsedValue: bcLeaf }),
-    keyUsage(0x80, 7), // digitalSignature
+    keyUsageExtension(0x80, 7), // digitalSignature
     new pkijs.Extension({ extnID: OID.extKeyUsage, critical: true, extnValue: eku.toSchema().toBER(false), parsedValue: eku }),
     new pkijs.Extension({ extnID: OID.subjectKeyId, critical: false, extnValue: new asn1js.OctetString({ valueHex: ab(keyIdOf(leaf.subjectPublicKeyInfo)) }).toBER(false) }),
     new pkijs.Extension({ extnID: OID.authorityKeyId, critical: false, extnValue: aki.toSchema().toBER(false), parsedValue: aki }),
