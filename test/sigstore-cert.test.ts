@@ -16,6 +16,7 @@ import { createHash, createPrivateKey, generateKeyPairSync, webcrypto, X509Certi
 import { createRequire } from 'node:module';
 import { verify } from 'sigstore';
 import { testBackends, withService } from './service-env.ts';
+import { issueEveryFormat, receiptBodies } from './receipt-bodies.ts';
 import { localTufOptions } from './sigstore-tuf-local.ts';
 import { verifyAny, bytesInput } from '../src/verify/detect.ts';
 import os from 'node:os';
@@ -29,25 +30,8 @@ import { createTsaChain, pkiEngine, TimestampAuthority } from '../src/tsa/tsa.ts
 import { openCaStore, signerIdentity } from '../src/ca/store.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
-const VEC = path.resolve(import.meta.dirname, '../../shared/vectors');
-const HM = path.join(VEC, 'hashmatch/generated');
-const readJson = (f: string) => JSON.parse(fs.readFileSync(f, 'utf8'));
-const b64 = (f: string) => fs.readFileSync(f).toString('base64');
-const matchBody = (dir: string, key?: string) => ({ ...(key ? { key } : {}), manifest: readJson(path.join(dir, 'match_manifest.json')), log_base64: b64(path.join(dir, 'match.jsonl')) });
-const T42 = path.join(HM, 'tournament-42');
-const HALO = readJson(path.join(VEC, 'eli/halo-vectors.json'));
-const RV = readJson(path.join(VEC, 'wcp/registry-artifact-hash-vectors.json'));
-const edge = RV.vectors.find((v: { id: string }) => v.id === 'synthetic-edge');
-
 const ARTIFACT = Buffer.from('the artifact of the in-toto receipt\n');
-const BODIES: Array<[string, string | object]> = [
-  ['in-toto', { format: 'in-toto', statement: { _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'a.tar', digest: { sha256: createHash('sha256').update(ARTIFACT).digest('hex') } }], predicateType: 'https://evident.dev/test/v1', predicate: { n: 1 } } }],
-  ['dsse', { format: 'dsse', payload_type: 'text/plain', payload_base64: Buffer.from('hello sigstore').toString('base64') }],
-  ['hashmatch match', { format: 'hashmatch', kind: 'match', match: matchBody(path.join(HM, 'match-7')) }],
-  ['hashmatch tournament', { format: 'hashmatch', kind: 'tournament', tournament: { manifest: readJson(path.join(T42, 'tournament_manifest.json')), matches: fs.readdirSync(path.join(T42, 'matches')).sort().map((k) => matchBody(path.join(T42, 'matches', k), k)) } }],
-  ['eli', `{"format": "eli", "transaction": ${HALO.vectors[0].packet_fields_json_text ?? JSON.stringify(HALO.vectors[0].packet_fields)}}`],
-  ['wcp', `{"format": "wcp", "record": ${edge.record_json_text.replace('sha256:to-be-ignored', edge.expected_artifact_hash)}}`],
-];
+const BODIES = receiptBodies(createHash('sha256').update(ARTIFACT).digest('hex'));
 
 // pkijs with its own asn1js (as src/tsa/tsa.ts loads them)
 const requireHere = createRequire(import.meta.url);
@@ -81,18 +65,7 @@ for (const [name, dbUrl] of testBackends()) {
   test(`sigstore@4 verifies certificate-signed receipt bundles with only /v1/trusted-root, no keySelector (${name})`, async () => {
     await withService(dbUrl, 'evident-sgc-', { origin: ORIGIN, receiptFormat: 'evident.receipt/v2' }, async (s, { dir, db }) => {
       const url = s.url;
-      const auth = { authorization: `Bearer ${s.adminToken}` };
-      const post = async (body: string | object) => {
-        const r = await fetch(url + '/v1/receipts', { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-        const j = (await r.json()) as any;
-        assert.equal(r.status, 201, JSON.stringify(j));
-        return j;
-      };
-      const receipts: Array<[string, any]> = [];
-      for (const [label, body] of BODIES) receipts.push([label, await post(body)]);
-      const rot = await fetch(url + '/v1/keys/rotate', { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ alg: 'es256' }) });
-      assert.equal(rot.status, 201, await rot.clone().text());
-      receipts.push(['dsse es256', await post(BODIES[1]![1])]);
+      const { receipts } = await issueEveryFormat(url, s.adminToken!, BODIES);
 
       // the CA and CT keys: created on first start beside the other keys, private keys 0600
       for (const f of ['ca-private.pem', 'ct-private.pem']) assert.equal(fs.statSync(path.join(dir, 'keys', 'ca', f)).mode & 0o777, 0o600, f);
