@@ -81,6 +81,15 @@ test('completion scripts for bash, zsh and fish name every command; bash and zsh
   assert.equal(run(['completion', 'powershell']).code, 10);
 });
 
+test('every serve option can be set by an EVIDENT_* environment variable', async () => {
+  const { buildFullProgram } = await import('../src/cli/main.ts');
+  const serve = (await buildFullProgram()).commands.find((c) => c.name() === 'serve')!;
+  const missing = serve.options.filter((o) => o.long !== '--help' && !/^EVIDENT_[A-Z_]+$/.test(o.envVar ?? '')).map((o) => o.long);
+  assert.deepEqual(missing, []);
+  const help = run(['serve', '--help']).stdout;
+  assert.match(help, /env: EVIDENT_PORT/);
+});
+
 test('version --json: version, 40-hex commit of the build (or null), node', () => {
   const r = run(['version', '--json']);
   assert.equal(r.code, 0);

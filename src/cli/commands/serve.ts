@@ -44,9 +44,13 @@ export function register(program: Command): void {
     .addOption(new Option('--rate-limit <n>', `write requests per second per token (burst 2×; default ${DEFAULT_RATE_LIMIT.perSecond})`).env('EVIDENT_RATE_LIMIT'))
     .addOption(new Option('--max-receipt-payload <bytes>', `largest DSSE payload POST /v1/receipts signs (default ${MAX_PAYLOAD_BYTES}, at most ${MAX_PAYLOAD_LIMIT_BYTES}; over it: 413 PAYLOAD_TOO_LARGE)`).env('EVIDENT_MAX_RECEIPT_PAYLOAD'))
     .addOption(new Option('--receipt-format <v>', 'receipts POST /v1/receipts issues: v2 (Rekor v2 entries, exportable as Sigstore bundles, docs/sigstore.md) or v1').choices(['v1', 'v2']).default('v2').env('EVIDENT_RECEIPT_FORMAT'))
-    .option('--witness <spec>', 'C2SP tlog-witness NAME=VKEY@URL asked to cosign every new checkpoint (repeatable; docs/log.md)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--witness-quorum <n>', 'cosignatures POST /v1/receipts?cosigned= (no number) waits for (default: every --witness)')
-    .option('--witness-timeout <seconds>', 'how long POST /v1/receipts?cosigned=N waits for the cosignatures before answering 504', '10')
+    .addOption(
+      new Option('--witness <spec>', 'C2SP tlog-witness NAME=VKEY@URL asked to cosign every new checkpoint (repeatable; docs/log.md; EVIDENT_WITNESS: specs separated by spaces)')
+        .argParser((v: string, prev: string[] = []) => [...prev, v])
+        .env('EVIDENT_WITNESS'),
+    )
+    .addOption(new Option('--witness-quorum <n>', 'cosignatures POST /v1/receipts?cosigned= (no number) waits for (default: every --witness)').env('EVIDENT_WITNESS_QUORUM'))
+    .addOption(new Option('--witness-timeout <seconds>', 'how long POST /v1/receipts?cosigned=N waits for the cosignatures before answering 504').default('10').env('EVIDENT_WITNESS_TIMEOUT'))
     .addHelpText(
       'after',
       '\nEvery option can also be set by the environment variable named in its description (EVIDENT_PORT, …); a flag\n' +
@@ -57,6 +61,8 @@ export function register(program: Command): void {
       action(async (o: { db?: string; dataDir: string; host: string; port: string; origin?: string; log?: boolean; rateLimit?: string; witness?: string[]; witnessQuorum?: string; witnessTimeout: string; receiptFormat?: string }, cmd: Command) => {
         // a boolean flag from the environment: EVIDENT_LOG=0 / false / empty means off
         if (cmd.getOptionValueSource('log') === 'env') o.log = !/^(|0|false|no|off)$/i.test(process.env.EVIDENT_LOG ?? '');
+        // several witnesses in one variable: EVIDENT_WITNESS="a=VKEY@URL b=VKEY@URL"
+        if (cmd.getOptionValueSource('witness') === 'env') o.witness = (process.env.EVIDENT_WITNESS ?? '').split(/\s+/).filter(Boolean);
         if (o.origin !== undefined && !isValidOrigin(o.origin)) {
           throw new EvidentError('INPUT_INVALID', `--origin must be a non-empty line of printable characters without "+" or spaces (a C2SP origin such as example.com/log), got ${JSON.stringify(o.origin)}`);
         }
