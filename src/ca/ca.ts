@@ -14,10 +14,11 @@
  * in place of the poison. The caller appends the MerkleTreeLeaf (ctLogEntry) to the transparency log, so the SCT's
  * promise of inclusion holds. X.509/ASN.1 through pkijs/asn1js; signatures are node:crypto's.
  */
-import { createHash, createPublicKey, generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { canonicalBytes } from '../kernel/json/index.ts';
 import { toBase64 } from '../kernel/encoding.ts';
 import { ab, asn1js, distinguishedName, keyIdOf, keyUsageExtension, p256SigningKey, pkiEngine, pkijs, positiveSerial, u8, type Pkijs } from '../pki/pkix.ts';
+import { sha256 } from '../kernel/digest.ts';
 
 
 export const CA_OID = {
@@ -36,7 +37,6 @@ export const CA_OID = {
   organization: '2.5.4.10',
 } as const;
 
-const sha256 = (b: Uint8Array) => u8(createHash('sha256').update(b).digest());
 const spkiOf = (k: KeyObject) => u8(createPublicKey(k).export({ type: 'spki', format: 'der' }));
 
 function ext(extnID: string, critical: boolean, value: Uint8Array | ArrayBuffer): Pkijs.Extension {

@@ -8,13 +8,13 @@
  *   hashedrekord 0.0.2  {"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":"SHA2_256",
  *                        "digest":b64},"signature":{"content":b64,"verifier":{…}}}}}
  */
-import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { EvidentError } from '../kernel/errors.ts';
 import { canonicalBytes } from '../kernel/json/index.ts';
 import { parseBase64, toBase64 } from '../kernel/encoding.ts';
 import { algOfKey, importPublicKey, rsaModulusBytes, samePublicKey, spkiDer, toPublicKey } from '../kernel/keys.ts';
 import { parseDsse, type DsseEnvelope } from '../kernel/dsse.ts';
-import { timingSafeEqualBytes } from '../kernel/digest.ts';
+import { timingSafeEqualBytes, sha256 } from '../kernel/digest.ts';
 
 export const REKOR_V2_VERSION = '0.0.2';
 
@@ -40,7 +40,6 @@ function verifier(key: KeyObject): Record<string, unknown> {
   return v;
 }
 
-const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
 
 /**
  * The dsse 0.0.2 entry of a one-signature envelope signed by `key` (canonical JSON bytes). With `certificate` (the

@@ -11,7 +11,7 @@
  * - `checkpoint` + `inclusion`: the checkpoint is signed by the log (checkpoint.ts) and the RFC 6962 inclusion
  *   proof of SHA-256(0x00 || body) leads to its root (Evident's log/merkle.ts).
  */
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { dsse as cdsse } from '@sigstore/core';
 import type { TransparencyLogEntry } from '@sigstore/protobuf-specs';
 import type { TLogAuthority } from '@sigstore/verify/dist/trust/trust.types.js';
@@ -20,6 +20,7 @@ import type { Report } from '../../verify/report.ts';
 import { hashLeaf, verifyInclusion } from '../../log/merkle.ts';
 import { bytesView, toHex } from '../../kernel/encoding.ts';
 import { CheckpointError, verifyRekorCheckpoint } from './checkpoint.ts';
+import { sha256 } from '../../kernel/digest.ts';
 
 /** What the bundle signs, as the log entry must record it. */
 export type SignedContent =
@@ -43,8 +44,7 @@ function b64(v: unknown): Buffer | undefined {
 function hex(v: unknown): Buffer | undefined {
   return typeof v === 'string' && /^[0-9a-fA-F]*$/.test(v) && v.length % 2 === 0 ? Buffer.from(v, 'hex') : undefined;
 }
-const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
-const eq = (a: Buffer | undefined, b: Buffer | undefined): boolean => !!a && !!b && a.length === b.length && a.equals(b);
+const eq = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean => !!a && !!b && a.length === b.length && Buffer.compare(a, b) === 0;
 
 /** A verifier as logged: a PEM (v1, base64 of PEM text) or v2 `{x509Certificate|publicKey: {rawBytes}}`. */
 type LoggedVerifier = { pem: string } | { certDer: Buffer } | { keyDer: Buffer };
@@ -90,7 +90,7 @@ function pemVerifier(v: unknown): LoggedVerifier | undefined {
   return t ? { pem: t.toString('utf8') } : undefined;
 }
 
-function paeDigest(c: { payloadType: string; payload: Buffer }): Buffer {
+function paeDigest(c: { payloadType: string; payload: Buffer }): Uint8Array {
   return sha256(cdsse.preAuthEncoding(c.payloadType, c.payload));
 }
 
@@ -108,7 +108,7 @@ export function bodyMismatch(entry: TransparencyLogEntry, content: SignedContent
   }
   let sig: Buffer | undefined;
   let digest: Buffer | undefined;
-  let want: Buffer;
+  let want: Uint8Array;
   let verifier: LoggedVerifier | undefined;
   const spec = get(body, 'spec');
   const key = `${kind}/${version}`;
@@ -150,7 +150,7 @@ export function bodyMismatch(entry: TransparencyLogEntry, content: SignedContent
     return `unsupported entry kind ${key}`;
   }
   if (!eq(sig, content.signature)) return 'the logged signature is not the bundle signature';
-  if (!eq(digest, want)) return `the logged digest ${digest ? toHex(bytesView(digest)) : '(none)'} is not the content digest ${toHex(bytesView(want))}`;
+  if (!eq(digest, want)) return `the logged digest ${digest ? toHex(bytesView(digest)) : '(none)'} is not the content digest ${toHex(want)}`;
   // (no established signer — a pinned key that did not verify — leaves that to the signature check)
   if ((signer.certDer || signer.key) && !verifierMatches(verifier, signer)) return 'the logged verifier (certificate or key) is not the bundle signer';
   return undefined;
