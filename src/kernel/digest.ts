@@ -1,6 +1,6 @@
 /** SHA-256 digests rendered `sha256:` + 64 lowercase hex, strict parsing, constant-time comparison. */
-import * as nodeCrypto from 'node:crypto';
-import { createHash, timingSafeEqual as nodeTimingSafeEqual } from 'node:crypto';
+import * as nodeCrypto from './crypto/index.ts';
+import { createHash, timingSafeEqual as nodeTimingSafeEqual } from './crypto/index.ts';
 import { EvidentError } from './errors.ts';
 
 export const SHA256_PREFIX = 'sha256:';

@@ -12,7 +12,7 @@
  *   - `predicate`, when present, is an object.
  * No I/O.
  */
-import { createHash } from 'node:crypto';
+import { createHash } from './crypto/index.ts';
 import { EvidentError } from './errors.ts';
 
 export const STATEMENT_V1_TYPE = 'https://in-toto.io/Statement/v1';

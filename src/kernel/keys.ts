@@ -12,7 +12,7 @@ import {
   generateKeyPairSync,
   type JsonWebKey,
   type KeyObject,
-} from 'node:crypto';
+} from './crypto/index.ts';
 import { EvidentError } from './errors.ts';
 import { sha256Hex } from './digest.ts';
 import { bufferView, toHex } from './encoding.ts';

@@ -18,7 +18,7 @@
  * - repeated signatures by the same verifier are counted once;
  * - if no known verifier verified, the note is rejected (KEY_UNTRUSTED: nothing trusted signed it).
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from './crypto/index.ts';
 import { EvidentError } from './errors.ts';
 import { parseBase64, toBase64, utf8, concatBytes } from './encoding.ts';
 import { ed25519PrivateKeyFromSeed, ed25519PublicKeyFromRaw, ed25519Seed, rawPublicKey, toPublicKey, algOfKey } from './keys.ts';

@@ -12,7 +12,7 @@ import {
   verify as nodeVerify,
   constants,
   type KeyObject,
-} from 'node:crypto';
+} from './crypto/index.ts';
 import { EvidentError } from './errors.ts';
 import { algOfKey, rsaModulusBytes, type SigAlg } from './keys.ts';
 import { timingSafeEqualBytes } from './digest.ts';

@@ -15,8 +15,8 @@
  *
  * Sizes and indices are JavaScript safe integers (< 2^53); anything else is rejected.
  */
-import * as nodeCrypto from 'node:crypto';
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from '../kernel/crypto/index.ts';
+import { createHash } from '../kernel/crypto/index.ts';
 import { bytesView } from '../kernel/encoding.ts';
 import { EvidentError } from '../kernel/errors.ts';
 import { timingSafeEqualBytes } from '../kernel/digest.ts';

@@ -14,7 +14,7 @@
  *
  * `evident.receipt/v1` receipts (entry = the canonical envelope) are still verified as before (./detector.ts).
  */
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from '../kernel/crypto/index.ts';
 import { RFC3161Timestamp } from '@sigstore/core';
 import { formatTlogProof, parseTlogProof } from '../log/tlogproof.ts';
 import { EvidentError } from '../kernel/errors.ts';

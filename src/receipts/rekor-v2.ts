@@ -8,7 +8,7 @@
  *   hashedrekord 0.0.2  {"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":"SHA2_256",
  *                        "digest":b64},"signature":{"content":b64,"verifier":{…}}}}}
  */
-import { X509Certificate, type KeyObject } from 'node:crypto';
+import { X509Certificate, type KeyObject } from '../kernel/crypto/index.ts';
 import { EvidentError } from '../kernel/errors.ts';
 import { canonicalBytes } from '../kernel/json/index.ts';
 import { parseBase64, toBase64 } from '../kernel/encoding.ts';

@@ -1,6 +1,6 @@
 /** File-level helpers (I/O lives here, not in the kernel). */
 import fs from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash } from '../kernel/crypto/index.ts';
 
 /** Streaming SHA-256 of a file, `sha256:`-prefixed. Constant memory. */
 export async function sha256File(path: string): Promise<string> {

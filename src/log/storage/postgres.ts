@@ -17,7 +17,7 @@
  * takes over.
  */
 import type pg from 'pg';
-import { createHash } from 'node:crypto';
+import { createHash } from '../../kernel/crypto/index.ts';
 import { EvidentError } from '../../kernel/errors.ts';
 import type { NodeId } from '../merkle.ts';
 import type { QueueAck, QueueEvents, QueuedEntry, SharedCommit, SharedQueue } from '../sequencer.ts';

@@ -6,7 +6,7 @@
  * - signed bytes   = JCS(SealAttestation without the `signature` member) — so `firmware_measurement` is signed.
  * - signature      = Ed25519 (64 bytes) or ES256 (P-256/SHA-256, IEEE P1363 r||s, 64 bytes), base64url, no padding.
  */
-import { randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from '../../kernel/crypto/index.ts';
 import { canonicalizeJcs, parseJson, toPlain } from '../../kernel/json/index.ts';
 import { isDigest, sha256Digest } from '../../kernel/digest.ts';
 import { parseBase64, toBase64Url, utf8 } from '../../kernel/encoding.ts';

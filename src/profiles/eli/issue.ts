@@ -3,7 +3,7 @@
  * HALO chain → RS256 signature. Mirrors the conventions of spec §B.2 (transaction id `tx_` + 16 hex, Python
  * `utcnow().isoformat() + "Z"` timestamps, `sha256:` text hashes, the "no active policy" denial shape).
  */
-import { randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from '../../kernel/crypto/index.ts';
 import { EvidentError } from '../../kernel/errors.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../kernel/json/index.ts';
 import { sha256Digest } from '../../kernel/digest.ts';

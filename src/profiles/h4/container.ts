@@ -10,7 +10,7 @@
  * structure is verify.ts's job. `buildH4mk` writes the upstream layout byte for byte.
  */
 import zlib from 'node:zlib';
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from '../../kernel/crypto/index.ts';
 import { EvidentError } from '../../kernel/errors.ts';
 import { canonicalizePython, canonicalizeJcs } from '../../kernel/json/index.ts';
 import { utf8, toBase64, concatBytes } from '../../kernel/encoding.ts';

@@ -1,5 +1,5 @@
 /** HashMatch hashes (spec §A.2). Every hash is rendered `sha256:` + 64 lowercase hex. */
-import { createHash } from 'node:crypto';
+import { createHash } from '../../kernel/crypto/index.ts';
 import { bufferView } from '../../kernel/encoding.ts';
 import { stableStringify } from './stable.ts';
 import { merkleRoot, leafHash } from './merkle.ts';

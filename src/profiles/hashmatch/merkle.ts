@@ -3,7 +3,7 @@
  * node = SHA-256(0x01 || left || right); the tree over n leaves splits at the largest power of two < n.
  * Empty tree root = SHA-256("").
  */
-import { createHash } from 'node:crypto';
+import { createHash } from '../../kernel/crypto/index.ts';
 
 export function leafHash(data: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(Uint8Array.of(0)).update(data).digest());

@@ -1,5 +1,5 @@
 /** HashMatch seeds and ids (spec §A.4) plus Evident's commit-reveal seed protocol (docs/hashmatch.md). */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from '../../kernel/crypto/index.ts';
 import { EvidentError } from '../../kernel/errors.ts';
 import { timingSafeEqualString } from '../../kernel/digest.ts';
 

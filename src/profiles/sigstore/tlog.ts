@@ -11,7 +11,7 @@
  * - `checkpoint` + `inclusion`: the checkpoint is signed by the log (checkpoint.ts) and the RFC 6962 inclusion
  *   proof of SHA-256(0x00 || body) leads to its root (Evident's log/merkle.ts).
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from '../../kernel/crypto/index.ts';
 import { dsse as cdsse } from '@sigstore/core';
 import type { TransparencyLogEntry } from '@sigstore/protobuf-specs';
 import type { TLogAuthority } from '@sigstore/verify/dist/trust/trust.types.js';

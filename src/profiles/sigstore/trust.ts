@@ -7,7 +7,7 @@
  * `end` is optional (open) and inclusive; key and certificate bytes must be base64 and parse. Failures throw
  * {@link TrustRootError} (key category, exit 4).
  */
-import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, type KeyObject } from '../../kernel/crypto/index.ts';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { X509Certificate } from '@sigstore/core';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';

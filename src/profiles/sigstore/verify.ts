@@ -27,7 +27,7 @@
  * (log/merkle.ts), tlog body matching (Rekor v2 hashedrekord-over-DSSE, verifier comparison) and the TSA step
  * split.
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from '../../kernel/crypto/index.ts';
 import { RFC3161Timestamp, X509Certificate, crypto as score, dsse as cdsse } from '@sigstore/core';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import type { TransparencyLogEntry } from '@sigstore/protobuf-specs';

@@ -24,7 +24,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash } from '../../kernel/crypto/index.ts';
 import { Worker } from 'node:worker_threads';
 import { isUtf8 } from 'node:buffer';
 import { EvidentError } from '../../kernel/errors.ts';
