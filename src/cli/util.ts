@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import { Command } from 'commander';
 import { EvidentError } from '../kernel/errors.ts';
 import { parseRfc3339 } from '../kernel/time.ts';
-import { ExitCode, Report } from '../verify/report.ts';
+import type { Report } from '../verify/report.ts';
+import { exitCodeForError, reportForError } from '../verify/run.ts';
+
+export { exitCodeForError };
 import { renderHuman } from '../verify/render.ts';
 import { readFileShared } from '../store/files.ts';
 import { SHARED_READ_MIN_BYTES } from '../verify/input.ts';
@@ -47,14 +50,6 @@ export function readInputLarge(file: string | undefined): Uint8Array {
   }
 }
 
-/** Exit code for an error escaping a command. Input/IO/JSON problems are 10; key problems 4; signatures 3. */
-export function exitCodeForError(e: unknown): number {
-  const code = (e as { code?: string })?.code ?? '';
-  if (/^KEY_|^TRUST_STORE/.test(code)) return ExitCode.KEY;
-  if (/^SIGNATURE_/.test(code)) return ExitCode.SIGNATURE;
-  return ExitCode.INPUT;
-}
-
 /**
  * Wrap a command action: any thrown error becomes `evident: CODE: message` on stderr with a contract exit code
  * (or a one-object JSON error on stdout with --json). Never a stack trace for expected errors.
@@ -70,10 +65,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
       const json = cmd && typeof cmd.opts === 'function' ? Boolean((cmd.opts() as { json?: boolean }).json) : false;
       const exit = exitCodeForError(e);
       if (json) {
-        const r = new Report('error', 'strict').fail('error', 'input', code, msg);
-        const j = r.toJSON();
-        j.exitCode = exit;
-        process.stdout.write(JSON.stringify(j) + '\n');
+        process.stdout.write(JSON.stringify(reportForError(e)) + '\n');
       } else {
         process.stderr.write(`evident: ${code}: ${msg}\n`);
         if (!(e instanceof EvidentError) && process.env.EVIDENT_DEBUG) process.stderr.write(String((e as Error)?.stack) + '\n');

@@ -1,9 +1,7 @@
-import fs from 'node:fs';
 import { Command, Option } from 'commander';
-import path from 'node:path';
 import { action, emitReport, readInput } from '../util.ts';
-import { bytesInput, loadVerifyInput, verifyAny, listFormats, type VerifyOptions } from '../../verify/detect.ts';
-import { Report } from '../../verify/report.ts';
+import { listFormats } from '../../verify/detect.ts';
+import { runVerify, type VerifyFlags } from '../../verify/run.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -27,6 +25,7 @@ export function register(program: Command): void {
     .option('--witness <vkey>', 'tlog-proofs, receipts, checkpoints: pinned witness cosignature vkey (string or file); repeatable', collect)
     .option('--witness-quorum <n>', 'valid cosignatures required from the --witness keys (default: all of them); fewer is exit 1')
     .option('--challenge <file>', 'CPHAR challenge the attestation answers')
+    .option('--seal-registry <file>', 'CPHAR: registry snapshot (`evident seal snapshot --out`) instead of --db: offline, replay not checked')
     .option('--db <url>', 'database URL for registry/nonce checks (sqlite:PATH or postgres://…)')
     .option('--now <time>', 'verification time (RFC 3339), default now')
     .option('--format <name>', `force a format instead of auto-detection`)
@@ -43,42 +42,9 @@ export function register(program: Command): void {
     .option('--json', 'print exactly one JSON report object on stdout')
     .addHelpText('after', () => `\nKnown formats: ${listFormats().join(', ') || '(none registered)'}`)
     .action(
-      action(async (artifact: string, o: Record<string, any>) => {
-        if (artifact !== '-' && !fs.existsSync(artifact)) {
-          emitReport(new Report(o.format ?? 'unknown', o.mode).fail('input', 'input', 'INPUT_UNREADABLE', `cannot read ${artifact}: no such file or directory`), o);
-          return;
-        }
-        const now = o.now ? new Date(o.now) : undefined;
-        if (now && Number.isNaN(now.getTime())) {
-          emitReport(new Report(o.format ?? 'unknown', o.mode).fail('input.now', 'input', 'INPUT_INVALID', `--now is not a valid time: ${o.now}`), o);
-          return;
-        }
-        const opts: VerifyOptions = {
-          mode: o.mode,
-          keys: o.key,
-          trust: o.trust,
-          logKey: o.logKey,
-          entry: o.entry,
-          leafHash: o.leafHash,
-          witnesses: o.witness,
-          witnessQuorum: o.witnessQuorum === undefined ? undefined : /^[0-9]{1,3}$/.test(o.witnessQuorum) ? Number(o.witnessQuorum) : NaN,
-          challenge: o.challenge,
-          db: o.db,
-          now,
-          workerId: o.workerId,
-          species: o.species,
-          banList: o.banList,
-          jwk: o.jwk,
-          artifacts: (o.artifact as string[] | undefined)?.map((f) => ({ name: path.basename(f), bytes: readInput(f) })),
-          trustedRoot: o.trustedRoot,
-          certificateIdentity: o.certificateIdentity,
-          certificateIdentityRegexp: o.certificateIdentityRegexp,
-          certificateOidcIssuer: o.certificateOidcIssuer,
-        };
+      action(async (artifact: string, o: VerifyFlags & { json?: boolean }) => {
         // `-` reads the artifact from stdin (so `evident sign … | evident verify - …` works)
-        const input = artifact === '-' ? bytesInput(readInput('-')) : loadVerifyInput(artifact);
-        const report = await verifyAny(input, opts, o.format);
-        emitReport(report, o);
+        emitReport(await runVerify(artifact, o, () => readInput('-')), o);
       }),
     );
 }
