@@ -4,20 +4,24 @@ import { Report } from '../../verify/report.ts';
 import { isJsonObject } from '../../kernel/json/index.ts';
 import { ATTESTATION_TYPE, MAX_MESSAGE_BYTES } from './messages.ts';
 import { verifyWithDb } from './stores.ts';
+import { verifyToReport } from './verify.ts';
+import { parseRegistrySnapshot } from './snapshot.ts';
 
 function typeOf(input: VerifyInput): unknown {
   const j = input.json;
   return j && isJsonObject(j) ? j.type : undefined;
 }
 
-/** `evident verify ATTESTATION --challenge FILE --db URL [--now T]`. */
+/** `evident verify ATTESTATION --challenge FILE (--db URL | --seal-registry SNAPSHOT) [--now T]`. */
 const attestation: Detector = {
   format: 'cphar.attestation',
   detect: (input) => !input.isDirectory && typeOf(input) === ATTESTATION_TYPE,
   async verify(input: VerifyInput, opts: VerifyOptions): Promise<Report> {
     const r = new Report('cphar.attestation', opts.mode);
     if (!opts.challenge) return r.fail('challenge', 'input', 'CHALLENGE_REQUIRED', 'a CPHAR attestation is verified against its challenge: pass --challenge FILE');
-    if (!opts.db) return r.fail('registry', 'input', 'REGISTRY_REQUIRED', 'the seal registry and nonce store are needed: pass --db URL');
+    const snapshotFile = typeof opts.sealRegistry === 'string' ? opts.sealRegistry : undefined;
+    if (opts.db && snapshotFile) return r.fail('registry', 'input', 'INPUT_INVALID', 'give either --db (the live registry and nonce store) or --seal-registry (a snapshot), not both');
+    if (!opts.db && !snapshotFile) return r.fail('registry', 'input', 'REGISTRY_REQUIRED', 'the seal registry is needed: pass --db URL (registry and nonce store) or --seal-registry SNAPSHOT (offline, replay not checked)');
     let challenge: Buffer;
     try {
       const st = fs.statSync(opts.challenge);
@@ -26,7 +30,20 @@ const attestation: Detector = {
     } catch (e) {
       return r.fail('challenge', 'input', 'INPUT_UNREADABLE', `cannot read ${opts.challenge}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    return verifyWithDb(opts.db, challenge, input.bytes, { now: opts.now?.getTime() }, opts.mode);
+    if (opts.db) return verifyWithDb(opts.db, challenge, input.bytes, { now: opts.now?.getTime() }, opts.mode);
+    let snapshot;
+    try {
+      const st = fs.statSync(snapshotFile!);
+      if (!st.isFile()) return r.fail('registry', 'input', 'INPUT_UNREADABLE', `${snapshotFile} is not a file`);
+      snapshot = parseRegistrySnapshot(fs.readFileSync(snapshotFile!));
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? 'IO_ERROR';
+      if (/^E[A-Z]+$/.test(code)) return r.fail('registry', 'input', 'INPUT_UNREADABLE', `cannot read ${snapshotFile}: ${code}`);
+      return r.fail('registry', code.startsWith('KEY_') ? 'key' : 'input', code, (e as Error).message);
+    }
+    const { report } = await verifyToReport(challenge, input.bytes, { seals: snapshot, now: opts.now?.getTime() }, opts.mode);
+    report.pass('registry', `seal states from registry snapshot ${snapshot.digest} (event ${snapshot.eventSeq}, ${snapshot.size} seal(s))`, { actual: snapshot.digest });
+    return report;
   },
 };
 
