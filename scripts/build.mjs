@@ -5,10 +5,12 @@
 //   2. esbuild                     → dist/bin/ (the CLI, bundled per command module: Node's ESM loader costs about
 //                                    a millisecond per module file and `evident verify` reaches ~100 of ours)
 //   3. dist/build-info.json        → {"commit"}: the git commit built, null outside a git checkout
+//   4. scripts/build-page.mjs      → dist/page/verify.html (the offline verifier page, `evident verifier-page`)
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
+import { buildPage } from './build-page.mjs';
 
 const require = createRequire(import.meta.url);
 const out = `dist.tmp-${process.pid}`;
@@ -40,6 +42,11 @@ try {
   // an unpacked tarball, or no git: the commit stays unknown
 }
 fs.writeFileSync(`${out}/build-info.json`, JSON.stringify({ commit }) + '\n');
+
+const { version } = JSON.parse(fs.readFileSync('package.json', 'utf8'));
+const { html } = await buildPage({ version, commit });
+fs.mkdirSync(`${out}/page`, { recursive: true });
+fs.writeFileSync(`${out}/page/verify.html`, html);
 
 const old = `dist.old-${process.pid}`;
 if (fs.existsSync('dist')) fs.renameSync('dist', old);

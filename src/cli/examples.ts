@@ -23,6 +23,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'evident sign --key ./k/private.pem --note note.txt',
     'evident sign --key ./k/private.pem --dsse text/plain - < msg.txt | evident verify - --key ./k/public.pem',
   ],
+  'verifier-page': ['evident verifier-page --out verify.html', 'evident verifier-page --out - | gzip > verify.html.gz'],
   verify: [
     'evident verify receipt.json --key issuer.pem --log-key "$(cat log.vkey)"',
     'evident verify statement.dsse.json --key ./k/public.pem --artifact README.md --json',

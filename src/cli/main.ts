@@ -28,6 +28,7 @@ export const COMMAND_MODULES: ReadonlyArray<{ names: readonly string[]; load: ()
   { names: ['serve', 'token'], load: () => import('./commands/serve.ts') },
   { names: ['receipt', 'trusted-root', 'tsa'], load: () => import('./commands/sigstore.ts') },
   { names: ['version', 'completion'], load: () => import('./commands/meta.ts') },
+  { names: ['verifier-page'], load: () => import('./commands/page.ts') },
 ];
 
 function baseProgram(): Command {

@@ -15,6 +15,7 @@ import { registerReceipts } from './receipts.ts';
 import { registerLog } from './log.ts';
 import { registerPublicHeaders } from './public.ts';
 import { registerSigstore } from './sigstore.ts';
+import { registerPage } from './page.ts';
 
 export type { RouteModule } from '../context.ts';
 
@@ -29,5 +30,6 @@ export const ROUTE_MODULES: RouteModule[] = [
   registerReceipts, // /v1/receipts, /v1/receipts/{id}
   registerLog, // /checkpoint, /v1/log, /v1/log/inclusion, /v1/log/consistency, /tile/…
   registerSigstore, // /v1/trusted-root, /v1/timestamp (RFC 3161)
+  registerPage, // /verify (the offline verifier page)
   registerPublicHeaders, // CORS on public reads; errors never cached
 ];
