@@ -15,15 +15,12 @@ import { buildCorpus, type CorpusCase } from './browser/corpus.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
 const CONCURRENCY = 2;
-/**
- * Formats with no valid case, and why: a WCP package's HMAC secret comes only from the environment
- * (WCP_ATTEST_HMAC_KEY), and a CPHAR attestation needs the seal registry and nonce store (--db).
- */
-const NO_VALID = new Set(['wcp.package', 'cphar.attestation']);
+/** Formats with no valid case (none: WCP packages get their HMAC secret from `env`, CPHAR uses --seal-registry). */
+const NO_VALID = new Set<string>();
 
-function runCli(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [BIN, 'verify', ...args, '--json'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [BIN, 'verify', ...args, '--json'], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     c.stdout.on('data', (b: Buffer) => out.push(b));
@@ -66,7 +63,7 @@ test('browser corpus: every case matches the CLI (exit, one JSON object, format)
     for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) if (e.isSymbolicLink()) symlinks.push(e.name);
     assert.deepEqual(symlinks, [], 'no symlinks in the corpus');
 
-    const results = await pool(cases, CONCURRENCY, async (c: CorpusCase) => [await runCli(c.args, dir), await runCli(c.args, dir)] as const);
+    const results = await pool(cases, CONCURRENCY, async (c: CorpusCase) => [await runCli(c.args, dir, c.env), await runCli(c.args, dir, c.env)] as const);
     const failures: string[] = [];
     cases.forEach((c, i) => {
       const [a, b] = results[i]!;
@@ -111,7 +108,7 @@ test('browser corpus: every case matches the CLI (exit, one JSON object, format)
     }
     const sig = byFormat.get('sigstore.bundle') ?? [];
     assert.ok(sig.filter((c) => c.expectExit === 0).length >= 3 && sig.filter((c) => c.expectExit !== 0).length >= 3, 'sigstore: 3 valid and 3 failing');
-    for (const opt of ['--log-key', '--entry', '--leaf-hash', '--witness', '--witness-quorum', '--challenge', '--jwk', '--trust', '--artifact', '--trusted-root', '--certificate-identity', '--certificate-identity-regexp', '--certificate-oidc-issuer', '--now', '--worker-id', '--species', '--ban-list', '--format']) {
+    for (const opt of ['--log-key', '--entry', '--leaf-hash', '--witness', '--witness-quorum', '--challenge', '--seal-registry', '--jwk', '--trust', '--artifact', '--trusted-root', '--certificate-identity', '--certificate-identity-regexp', '--certificate-oidc-issuer', '--now', '--worker-id', '--species', '--ban-list', '--format']) {
       assert.ok(cases.some((c) => c.args.includes(opt)), `a case uses ${opt}`);
     }
 

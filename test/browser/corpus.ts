@@ -31,6 +31,8 @@ export interface CorpusCase {
   expectExit: number;
   /** the report format the CLI gives */
   format: string;
+  /** environment variables the command runs with (the page's command line sets them as NAME=value prefixes) */
+  env?: Record<string, string>;
 }
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/evident.js');
@@ -56,9 +58,9 @@ export async function buildCorpus(dir: string): Promise<CorpusCase[]> {
     if (opts.ok !== false && r.status !== 0) throw new Error(`corpus build: evident ${args.join(' ')} → ${r.status}: ${r.stderr}`);
     return r.stdout;
   };
-  const add = (name: string, format: string, expectExit: number, args: string[]) => {
+  const add = (name: string, format: string, expectExit: number, args: string[], env?: Record<string, string>) => {
     if (cases.some((c) => c.name === name)) throw new Error(`duplicate corpus case ${name}`);
-    cases.push({ name, args, expectExit, format });
+    cases.push(env ? { name, args, expectExit, format, env } : { name, args, expectExit, format });
   };
 
   try {
@@ -284,7 +286,12 @@ export async function buildCorpus(dir: string): Promise<CorpusCase[]> {
     copy(p('wcp/pkg'), 'wcp/pkg-tampered');
     fs.appendFileSync(p('wcp/pkg-tampered/requirements.lock'), '\nevil==1.0\n');
     write('wcp/ban.json', JSON.stringify(['org.example.my-worker.instance-1']));
-    // the manifest's HMAC secret comes only from the environment (WCP_ATTEST_HMAC_KEY), which the page cannot set
+    // the manifest's HMAC secret comes only from the environment (WCP_ATTEST_HMAC_KEY); the page sets it from its form
+    const SECRET = { WCP_ATTEST_HMAC_KEY: 'corpus-secret' };
+    add('wcp.package/strict/valid', 'wcp.package', 0, ['wcp/pkg', ...ID, '--key', 'keys/a/public.pem'], SECRET);
+    add('wcp.package/compat/valid', 'wcp.package', 0, ['wcp/pkg', ...ID, '--mode', 'compat'], SECRET);
+    add('wcp.package/strict/wrong-secret', 'wcp.package', 3, ['wcp/pkg', ...ID, '--key', 'keys/a/public.pem'], { WCP_ATTEST_HMAC_KEY: 'not-the-secret' });
+    add('wcp.package/strict/tampered-with-secret', 'wcp.package', 2, ['wcp/pkg-tampered', ...ID, '--key', 'keys/a/public.pem'], SECRET);
     add('wcp.package/strict/no-hmac-secret', 'wcp.package', 4, ['wcp/pkg', ...ID, '--key', 'keys/a/public.pem']);
     add('wcp.package/compat/no-hmac-secret', 'wcp.package', 4, ['wcp/pkg', ...ID, '--mode', 'compat']);
     add('wcp.package/strict/wrong-worker-id', 'wcp.package', 1, ['wcp/pkg', '--worker-id', 'org.example.other', '--species', 'wrk.example.my-worker']);
@@ -324,10 +331,15 @@ export async function buildCorpus(dir: string): Promise<CorpusCase[]> {
     add('eli.cdil/strict/tampered', 'eli.cdil', 2, ['eli/cdil/halo_tampered.json', '--jwk', 'eli/cdil/dev_public.jwk.json']);
     add('eli.cdil/strict/rsa-key-for-p256', 'eli.cdil', 4, ['eli/cdil/halo_sample_packet.json', '--jwk', 'eli/test.jwk']);
 
-    // ---------- CPHAR (the verdict needs the seal registry: without --db it is REGISTRY_REQUIRED, exit 10) ----------
+    // ---------- CPHAR (offline against a registry snapshot: --seal-registry; without one REGISTRY_REQUIRED, exit 10) ----------
     const sdb = `sqlite:${path.join(scratch, 'seal.db')}`;
     cli(['seal', 'register', '--db', sdb, '--seal', 'seal_A', '--key', 'keys/a/public.pem', '--firmware', FW, '--lot', 'L1']);
     fs.mkdirSync(p('cphar'), { recursive: true });
+    cli(['seal', 'snapshot', '--db', sdb, '--out', 'cphar/registry-registered.json']);
+    cli(['seal', 'inspect', '--db', sdb, '--seal', 'seal_A', '--sealed']);
+    cli(['seal', 'snapshot', '--db', sdb, '--out', 'cphar/registry.json']);
+    cli(['seal', 'revoke', '--db', sdb, '--seal', 'seal_A', '--reason', 'corpus']);
+    cli(['seal', 'snapshot', '--db', sdb, '--out', 'cphar/registry-revoked.json']);
     cli(['seal', 'challenge', '--seal', 'seal_A', '--db', sdb, '--out', 'cphar/challenge.json']);
     cli(['seal', 'respond', '--key', 'keys/a/private.pem', '--firmware', FW, 'cphar/challenge.json', '--out', 'cphar/attestation.json']);
     const ch = JSON.parse(read('cphar/challenge.json'));
@@ -335,6 +347,15 @@ export async function buildCorpus(dir: string): Promise<CorpusCase[]> {
     add('cphar.attestation/strict/no-registry', 'cphar.attestation', 10, ['cphar/attestation.json', '--challenge', 'cphar/challenge.json', '--now', cNow]);
     add('cphar.attestation/compat/no-registry', 'cphar.attestation', 10, ['cphar/attestation.json', '--challenge', 'cphar/challenge.json', '--now', cNow, '--mode', 'compat']);
     add('cphar.attestation/strict/no-challenge', 'cphar.attestation', 10, ['cphar/attestation.json', '--now', cNow]);
+    const catt = JSON.parse(read('cphar/attestation.json'));
+    write('cphar/attestation-tampered.json', JSON.stringify({ ...catt, firmware_measurement: 'sha256:' + '22'.repeat(32) }));
+    const REG = ['--challenge', 'cphar/challenge.json', '--seal-registry', 'cphar/registry.json', '--now', cNow];
+    add('cphar.attestation/strict/valid-snapshot', 'cphar.attestation', 0, ['cphar/attestation.json', ...REG]);
+    add('cphar.attestation/compat/valid-snapshot', 'cphar.attestation', 0, ['cphar/attestation.json', ...REG, '--mode', 'compat']);
+    add('cphar.attestation/strict/tampered', 'cphar.attestation', 3, ['cphar/attestation-tampered.json', ...REG]);
+    add('cphar.attestation/strict/stale', 'cphar.attestation', 1, ['cphar/attestation.json', ...REG.slice(0, -1), '2099-01-01T00:00:00Z']);
+    add('cphar.attestation/strict/revoked', 'cphar.attestation', 4, ['cphar/attestation.json', '--challenge', 'cphar/challenge.json', '--seal-registry', 'cphar/registry-revoked.json', '--now', cNow]);
+    add('cphar.attestation/strict/not-sealed', 'cphar.attestation', 4, ['cphar/attestation.json', '--challenge', 'cphar/challenge.json', '--seal-registry', 'cphar/registry-registered.json', '--now', cNow]);
 
     // ---------- H4MK containers and H4 attestations ----------
     const H4 = path.join(VEC, 'h4/generated');

@@ -1,0 +1,170 @@
+/**
+ * The offline verifier page (#25) in Debian's Chromium, driven by playwright-core: for every case of the corpus
+ * (test/browser/corpus.ts, made by the CLI in this test) the page's JSON report equals `evident verify … --json`
+ * byte for byte; the page makes no network request; a folder picked with the folder picker verifies as a
+ * directory; the download is the same bytes; the page is within its size budget, labelled, and fits a phone.
+ * CI installs chromium (.ci/run); elsewhere the test is skipped when /usr/bin/chromium is absent.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { buildCorpus, type CorpusCase } from './browser/corpus.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const BIN = path.join(ROOT, 'bin', 'evident.js');
+const PAGE = path.join(ROOT, 'dist', 'page', 'verify.html');
+const CHROMIUM = process.env.EVIDENT_CHROMIUM ?? '/usr/bin/chromium';
+const haveChromium = fs.existsSync(CHROMIUM);
+const SCREENSHOTS = process.env.EVIDENT_SCREENSHOTS; // a folder: also write the docs' screenshots there
+
+function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, 'verify', ...args, '--json'], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  }));
+  return out;
+}
+
+const shq = (s: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+function walk(dir: string, base = dir): Array<{ path: string; base64: string; mtimeMs: number }> {
+  const out: Array<{ path: string; base64: string; mtimeMs: number }> = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...walk(p, base));
+    else if (e.isFile()) out.push({ path: path.relative(base, p).split(path.sep).join('/'), base64: fs.readFileSync(p).toString('base64'), mtimeMs: fs.statSync(p).mtimeMs });
+  }
+  return out;
+}
+
+test('verifier page: same reports as the CLI, offline, in Chromium', { skip: !haveChromium && !process.env.CI ? `no ${CHROMIUM} (CI installs it)` : false, timeout: 600_000 }, async (t) => {
+  assert.ok(haveChromium, `${CHROMIUM} is missing (CI must install Debian's chromium)`);
+  assert.ok(fs.existsSync(PAGE), `${PAGE} is missing: run npm run build`);
+  const html = fs.readFileSync(PAGE);
+  const gz = zlib.gzipSync(html, { level: 9 }).length;
+  t.diagnostic(`page: ${html.length} bytes, ${gz} gzip`);
+  assert.ok(gz <= 400 * 1024, `page is ${gz} bytes gzipped (budget 400 KB)`);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-page-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const corpus: CorpusCase[] = await buildCorpus(dir);
+  assert.ok(corpus.length >= 60, `corpus has ${corpus.length} cases (need >= 60)`);
+  const expected = await pool(corpus, 2, (c) => cli(c.args, dir, c.env));
+  for (const [i, c] of corpus.entries()) assert.equal(expected[i]!.code, c.expectExit, `${c.name}: CLI exit ${expected[i]!.code}, corpus says ${c.expectExit}\n${expected[i]!.stdout}${expected[i]!.stderr}`);
+
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  t.after(() => browser.close());
+  const context = await browser.newContext({ offline: true, acceptDownloads: true });
+  const requests: string[] = [];
+  const pageUrl = pathToFileURL(PAGE).href;
+  context.on('request', (r) => {
+    if (r.url() !== pageUrl) requests.push(r.url());
+  });
+  await context.route(/^(?!file:)/, (route) => {
+    requests.push(route.request().url());
+    return route.abort();
+  });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  await page.goto(pageUrl);
+  await page.waitForSelector('body[data-state="ready"]');
+
+  await page.evaluate((files) => (globalThis as any).evidentPage.mount(files), walk(dir));
+
+  const mismatches: string[] = [];
+  for (const [i, c] of corpus.entries()) {
+    const line = [...Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${shq(v)}`), ...['evident', 'verify', ...c.args, '--json'].map(shq)].join(' ');
+    await page.fill('#cmd', line);
+    await page.click('#verify');
+    await page.waitForSelector('body[data-state="done"]');
+    const got = await page.locator('#json').textContent();
+    await page.evaluate(() => (document.body.dataset.state = 'ready'));
+    if (got !== expected[i]!.stdout) mismatches.push(`${c.name}\n  cli:  ${expected[i]!.stdout.trim()}\n  page: ${String(got).trim()}`);
+  }
+  assert.deepEqual(mismatches, [], `${mismatches.length}/${corpus.length} page reports differ from the CLI:\n${mismatches.join('\n')}`);
+
+  // the download button offers exactly the shown report
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  const saved = fs.readFileSync((await download.path())!, 'utf8');
+  assert.equal(saved, expected[corpus.length - 1]!.stdout);
+
+  // the folder picker: a picked folder keeps its name and verifies as a directory, as `evident verify FOLDER`
+  const folderCase = corpus.find((c) => c.args[0] && fs.statSync(path.join(dir, c.args[0])).isDirectory() && c.expectExit === 0 && !c.args.slice(1).some((a) => a.includes('/')));
+  assert.ok(folderCase, 'the corpus has a valid folder case with no other files');
+  const folder = path.join(dir, folderCase.args[0]!);
+  const fresh = await context.newPage();
+  await fresh.goto(pageUrl);
+  await fresh.waitForSelector('body[data-state="ready"]');
+  await fresh.setInputFiles('#pick-folder', folder);
+  const others = folderCase.args.slice(1).filter((a, k, all) => all[k - 1]?.startsWith('--') && fs.existsSync(path.join(dir, a)) && fs.statSync(path.join(dir, a)).isFile());
+  if (others.length) await fresh.setInputFiles('#pick-files', others.map((a) => path.join(dir, a)));
+  await fresh.selectOption('#f-artifact', path.basename(folder));
+  const formLine = await fresh.inputValue('#cmd');
+  const argv = formLine.split(' ').slice(2, -1).map((a) => a.replace(/^'|'$/g, ''));
+  await fresh.fill('#cmd', ['evident', 'verify', path.basename(folder), ...folderCase.args.slice(1), '--json'].map(shq).join(' '));
+  await fresh.click('#verify');
+  await fresh.waitForSelector('body[data-state="done"]');
+  const viaPicker = await fresh.locator('#json').textContent();
+  const viaCli = await cli([path.basename(folder), ...folderCase.args.slice(1)], path.dirname(folder));
+  assert.equal(viaPicker, viaCli.stdout, `folder picker (${folderCase.name}, form gave ${argv.join(' ')})`);
+  assert.match(viaPicker ?? '', /"valid":true/);
+
+  // accessibility basics: every control has a label; the result is announced; phone width does not scroll sideways
+  const unlabelled = await page.evaluate(() =>
+    Array.from(document.querySelectorAll('input, select, textarea, button'))
+      .filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label') && !(el.textContent ?? '').trim())
+      .map((el) => el.id || el.outerHTML.slice(0, 60)),
+  );
+  assert.deepEqual(unlabelled, []);
+  assert.ok(((await page.locator('#live').textContent()) ?? '').length > 0, 'the verdict is announced in the live region');
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page scrolls sideways on a phone by ${overflow}px`);
+
+  if (SCREENSHOTS) {
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.setViewportSize({ width: 1100, height: 900 });
+    for (const [name, want] of [['valid', true], ['failing', false]] as const) {
+      const c = corpus.find((x) => (x.expectExit === 0) === want && x.format.startsWith('eli')) ?? corpus.find((x) => (x.expectExit === 0) === want)!;
+      await page.fill('#cmd', ['evident', 'verify', ...c.args, '--json'].map(shq).join(' '));
+      await page.click('#verify');
+      await page.waitForSelector('body[data-state="done"]');
+      await page.evaluate(() => (document.body.dataset.state = 'ready'));
+      await page.locator('#results').screenshot({ path: path.join(SCREENSHOTS, `verifier-${name}.png`) });
+    }
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'verifier-page.png'), fullPage: true });
+  }
+
+  assert.deepEqual(errors, [], 'no page errors');
+  assert.deepEqual(requests, [], 'the page made no network request');
+});
