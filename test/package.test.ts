@@ -84,6 +84,11 @@ test('npm pack → npm install in an empty project: CLI and ESM import work with
     assert.equal(vjson.version, pkg.version);
     assert.ok(vjson.commit === null || /^[0-9a-f]{40}$/.test(vjson.commit));
 
+    // the installed package carries the built verifier page
+    const vp = evident(['verifier-page', '--out', 'verify.html']);
+    assert.equal(vp.code, 0, vp.stderr);
+    assert.match(fs.readFileSync(path.join(proj, 'verify.html'), 'utf8'), /connect-src 'none'/);
+
     assert.equal(evident(['keys', 'generate', '--out', 'k']).code, 0);
     assert.ok(fs.existsSync(path.join(proj, 'k/private.pem')));
     fs.writeFileSync(path.join(proj, 'msg.txt'), 'hello from the tarball\n');

@@ -15,6 +15,10 @@ import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { buildCorpus, type CorpusCase } from './browser/corpus.ts';
 
+// page.evaluate callbacks run in the page: its globals, typed loosely here (this file compiles without the DOM lib)
+declare const document: any;
+declare const window: any;
+
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'evident.js');
 const PAGE = path.join(ROOT, 'dist', 'page', 'verify.html');
@@ -118,32 +122,44 @@ test('verifier page: same reports as the CLI, offline, in Chromium', { skip: !ha
   const saved = fs.readFileSync((await download.path())!, 'utf8');
   assert.equal(saved, expected[corpus.length - 1]!.stdout);
 
-  // the folder picker: a picked folder keeps its name and verifies as a directory, as `evident verify FOLDER`
-  const folderCase = corpus.find((c) => c.args[0] && fs.statSync(path.join(dir, c.args[0])).isDirectory() && c.expectExit === 0 && !c.args.slice(1).some((a) => a.includes('/')));
-  assert.ok(folderCase, 'the corpus has a valid folder case with no other files');
-  const folder = path.join(dir, folderCase.args[0]!);
+  // the real controls: a WCP package through the folder picker, its key through the file picker, the rest through
+  // the form; the form's command line is the CLI's, and the report equals the CLI's in the same layout
+  const wcp = corpus.find((c) => c.name === 'wcp.package/strict/valid')!;
+  const pkgDir = path.join(dir, wcp.args[0]!);
+  const keyFile = path.join(dir, wcp.args[wcp.args.indexOf('--key') + 1]!);
+  const flag = (name: string) => wcp.args[wcp.args.indexOf(name) + 1]!;
   const fresh = await context.newPage();
   await fresh.goto(pageUrl);
   await fresh.waitForSelector('body[data-state="ready"]');
-  await fresh.setInputFiles('#pick-folder', folder);
-  const others = folderCase.args.slice(1).filter((a, k, all) => all[k - 1]?.startsWith('--') && fs.existsSync(path.join(dir, a)) && fs.statSync(path.join(dir, a)).isFile());
-  if (others.length) await fresh.setInputFiles('#pick-files', others.map((a) => path.join(dir, a)));
-  await fresh.selectOption('#f-artifact', path.basename(folder));
+  await fresh.setInputFiles('#pick-folder', pkgDir);
+  await fresh.setInputFiles('#pick-files', keyFile);
+  await fresh.waitForFunction(() => document.querySelectorAll('#file-list li').length > 2);
+  await fresh.selectOption('#f-artifact', path.basename(pkgDir));
+  await fresh.selectOption('#f-key', path.basename(keyFile));
+  await fresh.click('summary:has-text("More options")');
+  await fresh.fill('#f-worker-id', flag('--worker-id'));
+  await fresh.fill('#f-species', flag('--species'));
+  await fresh.fill('#f-wcp-secret', wcp.env!.WCP_ATTEST_HMAC_KEY!);
   const formLine = await fresh.inputValue('#cmd');
-  const argv = formLine.split(' ').slice(2, -1).map((a) => a.replace(/^'|'$/g, ''));
-  await fresh.fill('#cmd', ['evident', 'verify', path.basename(folder), ...folderCase.args.slice(1), '--json'].map(shq).join(' '));
+  const want = `WCP_ATTEST_HMAC_KEY=${wcp.env!.WCP_ATTEST_HMAC_KEY} evident verify ${path.basename(pkgDir)} --key ${path.basename(keyFile)} --worker-id ${flag('--worker-id')} --species ${flag('--species')} --json`;
+  assert.equal(formLine, want, 'the form writes the CLI command line');
   await fresh.click('#verify');
   await fresh.waitForSelector('body[data-state="done"]');
-  const viaPicker = await fresh.locator('#json').textContent();
-  const viaCli = await cli([path.basename(folder), ...folderCase.args.slice(1)], path.dirname(folder));
-  assert.equal(viaPicker, viaCli.stdout, `folder picker (${folderCase.name}, form gave ${argv.join(' ')})`);
-  assert.match(viaPicker ?? '', /"valid":true/);
+  const viaForm = await fresh.locator('#json').textContent();
+  const layout = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-page-layout-'));
+  t.after(() => fs.rmSync(layout, { recursive: true, force: true }));
+  fs.cpSync(pkgDir, path.join(layout, path.basename(pkgDir)), { recursive: true });
+  fs.copyFileSync(keyFile, path.join(layout, path.basename(keyFile)));
+  const viaCli = await cli([path.basename(pkgDir), '--key', path.basename(keyFile), '--worker-id', flag('--worker-id'), '--species', flag('--species')], layout, wcp.env);
+  assert.equal(viaForm, viaCli.stdout, 'folder picker + form = CLI');
+  assert.match(viaForm ?? '', /"valid":true/);
+  assert.equal(await fresh.locator('#verdict').textContent().then((v: string | null) => v?.startsWith('✔ Valid')), true);
 
   // accessibility basics: every control has a label; the result is announced; phone width does not scroll sideways
   const unlabelled = await page.evaluate(() =>
     Array.from(document.querySelectorAll('input, select, textarea, button'))
-      .filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label') && !(el.textContent ?? '').trim())
-      .map((el) => el.id || el.outerHTML.slice(0, 60)),
+      .filter((el: any) => !el.labels?.length && !el.getAttribute('aria-label') && !(el.textContent ?? '').trim())
+      .map((el: any) => el.id || el.outerHTML.slice(0, 60)),
   );
   assert.deepEqual(unlabelled, []);
   assert.ok(((await page.locator('#live').textContent()) ?? '').length > 0, 'the verdict is announced in the live region');

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { EvidentError } from '../kernel/errors.ts';
 import { parseRfc3339 } from '../kernel/time.ts';
 import type { Report } from '../verify/report.ts';
-import { exitCodeForError, reportForError } from '../verify/run.ts';
+import { exitCodeForError, reportForError } from '../verify/report.ts';
 
 export { exitCodeForError };
 import { renderHuman } from '../verify/render.ts';

@@ -10,7 +10,7 @@
  *   ctlogs                  the CT log that signs the SCTs of issued certificates: ECDSA P-256 key, logId =
  *                           SHA-256(SPKI) (RFC 6962), validFor (empty without a CA)
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from '../kernel/crypto/index.ts';
 import { toBase64 } from '../kernel/encoding.ts';
 import { spkiDer } from '../kernel/keys.ts';
 import { logKeyId } from './receipt-v2.ts';

@@ -156,3 +156,20 @@ export function categoryOfCode(code: string): FailureCategory {
 export function inputFailure(format: string, mode: Mode, code: string, message: string): Report {
   return new Report(format, mode).fail('input', 'input', code, message);
 }
+
+/** Exit code for an error escaping a command. Input/IO/JSON problems are 10; key problems 4; signatures 3. */
+export function exitCodeForError(e: unknown): number {
+  const code = (e as { code?: string })?.code ?? '';
+  if (/^KEY_|^TRUST_STORE/.test(code)) return ExitCode.KEY;
+  if (/^SIGNATURE_/.test(code)) return ExitCode.SIGNATURE;
+  return ExitCode.INPUT;
+}
+
+/** The one-object JSON report `--json` prints for an error that escaped a command. */
+export function reportForError(e: unknown): ReportJson {
+  const code = (e as { code?: string })?.code ?? 'INTERNAL';
+  const msg = (e as Error)?.message ?? String(e);
+  const j = new Report('error', 'strict').fail('error', 'input', code, msg).toJSON();
+  j.exitCode = exitCodeForError(e);
+  return j;
+}

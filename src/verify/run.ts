@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EvidentError } from '../kernel/errors.ts';
-import { ExitCode, Report, type Mode } from './report.ts';
+import { Report, type Mode } from './report.ts';
 import { bytesInput, loadVerifyInput, verifyAny, type VerifyOptions } from './detect.ts';
 
 /** The `evident verify` flags, as commander parses them (repeatable flags are arrays). */
@@ -85,19 +85,6 @@ export async function runVerify(artifact: string, o: VerifyFlags, stdin?: () => 
   return verifyAny(input, opts, o.format);
 }
 
-/** Exit code for an error escaping a command. Input/IO/JSON problems are 10; key problems 4; signatures 3. */
-export function exitCodeForError(e: unknown): number {
-  const code = (e as { code?: string })?.code ?? '';
-  if (/^KEY_|^TRUST_STORE/.test(code)) return ExitCode.KEY;
-  if (/^SIGNATURE_/.test(code)) return ExitCode.SIGNATURE;
-  return ExitCode.INPUT;
-}
-
-/** The one-object JSON report `--json` prints for an error that escaped a command. */
-export function reportForError(e: unknown): ReturnType<Report['toJSON']> {
-  const code = (e as { code?: string })?.code ?? 'INTERNAL';
-  const msg = (e as Error)?.message ?? String(e);
-  const j = new Report('error', 'strict').fail('error', 'input', code, msg).toJSON();
-  j.exitCode = exitCodeForError(e);
-  return j;
-}
+// the error → report mapping lives with the report model (the CLI's every command uses it; it must not pull in the
+// detectors): re-exported here for the page
+export { exitCodeForError, reportForError } from './report.ts';

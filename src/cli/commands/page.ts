@@ -1,5 +1,6 @@
 /** `evident verifier-page --out verify.html`: write the offline verifier page (one self-contained HTML file). */
 import { Command } from 'commander';
+import { sha256Digest } from '../../kernel/digest.ts';
 import { action, writeFileAtomic } from '../util.ts';
 import { verifierPage } from '../../page/asset.ts';
 
@@ -20,7 +21,7 @@ export function register(program: Command): void {
         if (o.out === '-') process.stdout.write(html);
         else {
           writeFileAtomic(o.out, html);
-          process.stderr.write(`evident: wrote ${o.out} (${html.length} bytes); open it in a browser\n`);
+          process.stderr.write(`evident: wrote ${o.out} (${html.length} bytes, ${sha256Digest(html)}); open it in a browser\n`);
         }
       }),
     );

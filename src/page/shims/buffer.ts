@@ -40,7 +40,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** node:buffer isUtf8: well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF), as WHATWG's decoder checks. */
 export function isUtf8(input: ArrayBufferView | ArrayBuffer): boolean {
   try {
-    utf8.decode(input);
+    utf8.decode(input as Uint8Array);
     return true;
   } catch {
     return false;

@@ -21,6 +21,7 @@ const CRC_TABLE = (() => {
 /** CRC-32 (ISO-HDLC, as zlib.crc32), optionally continuing from `value`. */
 export function crc32(data: Uint8Array | string, value = 0): number {
   const b = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  if (b.length === 0) return 0; // as node:zlib (zlib's crc32 of a NULL buffer), whatever `value`
   let c = (value ^ 0xffffffff) >>> 0;
   for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
@@ -37,15 +38,20 @@ export function inflateRawSync(data: Uint8Array, opts: { maxOutputLength?: numbe
   const parts: Uint8Array[] = [];
   let total = 0;
   let ended = false;
+  // fed in slices so that the output bound stops a decompression bomb early (checked between slices)
   const inf = new Inflate((chunk, final) => {
     total += chunk.length;
-    if (total > max) throw tooLarge(max);
-    parts.push(chunk);
+    if (total <= max) parts.push(chunk);
     if (final) ended = true;
   });
-  const STEP = 64 * 1024;
-  for (let i = 0; i < data.length; i += STEP) inf.push(data.subarray(i, Math.min(data.length, i + STEP)), i + STEP >= data.length);
-  if (data.length === 0) inf.push(new Uint8Array(0), true);
+  const STEP = 16 * 1024;
+  try {
+    if (data.length === 0) inf.push(new Uint8Array(0), true);
+    for (let i = 0; i < data.length && total <= max; i += STEP) inf.push(data.subarray(i, Math.min(data.length, i + STEP)), i + STEP >= data.length);
+  } catch (e) {
+    throw Object.assign(new Error((e as Error).message || 'invalid deflate data'), { code: 'Z_DATA_ERROR', errno: -3 });
+  }
+  if (total > max) throw tooLarge(max);
   if (!ended) throw Object.assign(new Error('unexpected end of file'), { code: 'Z_BUF_ERROR', errno: -5 });
   return Buffer.concat(parts);
 }
@@ -55,16 +61,18 @@ export function brotliDecompressSync(data: Uint8Array, opts: { maxOutputLength?:
   // the decoder needs its output size up front: start from the first meta-block's length and grow, bounded by max
   let size: number | undefined;
   for (;;) {
+    let out: Uint8Array;
     try {
-      const out = brotliDecode(data, size === undefined ? undefined : size);
-      if (out.length > max) throw tooLarge(max);
-      return Buffer.from(out.buffer, out.byteOffset, out.length);
+      out = brotliDecode(data, size === undefined ? undefined : size);
     } catch (e) {
       if (!/not large enough/.test((e as Error).message)) throw Object.assign(new Error((e as Error).message || 'Decompression failed'), { code: 'ERR_BROTLI_DECOMPRESSION_FAILED' });
       const next = size === undefined ? 1 << 16 : size * 2;
       if (size !== undefined && size > max) throw tooLarge(max);
       size = Math.min(next, max + 1);
+      continue;
     }
+    if (out.length > max) throw tooLarge(max);
+    return Buffer.from(out.buffer, out.byteOffset, out.length);
   }
 }
 
