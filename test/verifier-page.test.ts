@@ -155,6 +155,31 @@ test('verifier page: same reports as the CLI, offline, in Chromium', { skip: !ha
   assert.match(viaForm ?? '', /"valid":true/);
   assert.equal(await fresh.locator('#verdict').textContent().then((v: string | null) => v?.startsWith('✔ Valid')), true);
 
+  // a pasted JWKS: one key file per key, selected as the pinned key, and the same report as the CLI with that file
+  const jwk = JSON.parse(fs.readFileSync(path.join(dir, 'keys/a/public.jwk'), 'utf8'));
+  const third = await context.newPage();
+  await third.goto(pageUrl);
+  await third.waitForSelector('body[data-state="ready"]');
+  await third.setInputFiles('#pick-files', path.join(dir, 'dsse/env.json'));
+  await third.waitForFunction(() => document.querySelectorAll('#file-list li').length === 1);
+  await third.selectOption('#f-artifact', 'env.json');
+  await third.fill('#f-paste', JSON.stringify({ keys: [jwk] }, null, 2));
+  await third.click('#add-key');
+  const jwksLine = await third.inputValue('#cmd');
+  const m = /^evident verify env\.json --key (pasted\/key-1\.jwks\.json\.keys\/0[^ ]*\.jwk\.json) --json$/.exec(jwksLine);
+  assert.ok(m, `command line for a pasted JWKS: ${jwksLine}`);
+  await third.click('#verify');
+  await third.waitForSelector('body[data-state="done"]');
+  const viaJwks = await third.locator('#json').textContent();
+  const layout2 = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-page-jwks-'));
+  t.after(() => fs.rmSync(layout2, { recursive: true, force: true }));
+  fs.copyFileSync(path.join(dir, 'dsse/env.json'), path.join(layout2, 'env.json'));
+  fs.mkdirSync(path.join(layout2, path.dirname(m[1]!)), { recursive: true });
+  fs.writeFileSync(path.join(layout2, m[1]!), JSON.stringify(jwk) + '\n');
+  const jwksCli = await cli(['env.json', '--key', m[1]!], layout2);
+  assert.equal(viaJwks, jwksCli.stdout, 'pasted JWKS = CLI with its key file');
+  assert.match(viaJwks ?? '', /"valid":true/);
+
   // accessibility basics: every control has a label; the result is announced; phone width does not scroll sideways
   const unlabelled = await page.evaluate(() =>
     Array.from(document.querySelectorAll('input, select, textarea, button'))

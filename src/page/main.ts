@@ -37,10 +37,41 @@ export async function verifyArgs(argv: string[]): Promise<string> {
 
 let pasted = 0;
 
+/** The keys of a JWKS (`{"keys": [...]}`), or undefined when `bytes` is not one. */
+function jwksKeys(bytes: Uint8Array): object[] | undefined {
+  if (bytes.length > 1 << 20) return undefined;
+  try {
+    const v = JSON.parse(new TextDecoder().decode(bytes)) as { keys?: unknown };
+    if (v && typeof v === 'object' && Array.isArray(v.keys) && v.keys.length > 0 && v.keys.every((k) => k && typeof k === 'object' && !Array.isArray(k))) return v.keys as object[];
+  } catch {
+    // not JSON: not a JWKS
+  }
+  return undefined;
+}
+
+/**
+ * Mount a file; a JWKS also gets one file per key beside it (`NAME.keys/0-KID.jwk.json`), because `--key` takes one
+ * key per file (as in the CLI, which the shown command line must match). Returns the per-key paths.
+ */
+function mountWithKeys(rel: string, bytes: Uint8Array, mtimeMs?: number): string[] {
+  mountFile(rel, bytes, mtimeMs);
+  const keys = jwksKeys(bytes);
+  if (!keys) return [];
+  return keys.map((k, i) => {
+    const kid = typeof (k as { kid?: unknown }).kid === 'string' ? '-' + (k as { kid: string }).kid.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40) : '';
+    const p = `${rel}.keys/${i}${kid}.jwk.json`;
+    mountFile(p, Buffer.from(JSON.stringify(k) + '\n', 'utf8'), mtimeMs);
+    return p;
+  });
+}
+
 async function addFiles(list: FileList | File[], viaFolder: boolean): Promise<void> {
   for (const f of Array.from(list)) {
     const rel = (viaFolder && (f as File & { webkitRelativePath?: string }).webkitRelativePath) || f.name;
-    mountFile(rel, new Uint8Array(await f.arrayBuffer()), f.lastModified);
+    // a JWKS is split into key files only when picked as a file: inside a folder (a WCP package) it stays as is
+    const bytes = new Uint8Array(await f.arrayBuffer());
+    const split = viaFolder ? (mountFile(rel, bytes, f.lastModified), []) : mountWithKeys(rel, bytes, f.lastModified);
+    if (split.length) announce(`${rel} is a JWKS: its ${split.length} key(s) are listed as ${rel}.keys/…`);
   }
   refreshFiles();
 }
@@ -54,7 +85,9 @@ async function addDropped(dt: DataTransfer): Promise<void> {
   const walk = async (e: FileSystemEntry, prefix: string): Promise<void> => {
     if (e.isFile) {
       const f = await new Promise<File>((res, rej) => (e as FileSystemFileEntry).file(res, rej));
-      mountFile(prefix + e.name, new Uint8Array(await f.arrayBuffer()), f.lastModified);
+      const bytes = new Uint8Array(await f.arrayBuffer());
+      if (prefix) mountFile(prefix + e.name, bytes, f.lastModified);
+      else mountWithKeys(e.name, bytes, f.lastModified);
     } else if (e.isDirectory) {
       const reader = (e as FileSystemDirectoryEntry).createReader();
       for (;;) {
@@ -171,15 +204,18 @@ function addPastedKey(): void {
   const text = ta.value.trim();
   if (!text) return;
   pasted++;
-  const ext = text.startsWith('{') ? 'jwk.json' : text.includes('-----BEGIN') ? 'pem' : 'vkey';
+  const bytes = Buffer.from(text + '\n', 'utf8');
+  const isJwks = jwksKeys(bytes) !== undefined;
+  const ext = isJwks ? 'jwks.json' : text.startsWith('{') ? 'jwk.json' : text.includes('-----BEGIN') ? 'pem' : 'vkey';
   const name = `pasted/key-${pasted}.${ext}`;
-  mountFile(name, Buffer.from(text + '\n', 'utf8'));
+  const split = mountWithKeys(name, bytes);
+  const chosen = split.length ? split : [name];
   ta.value = '';
   refreshFiles();
   const sel = $('f-key') as HTMLSelectElement;
-  for (const o of Array.from(sel.options)) if (o.value === name) o.selected = true;
+  for (const o of Array.from(sel.options)) if (chosen.includes(o.value)) o.selected = true;
   updateCommand();
-  announce(`Added ${name} and selected it as a pinned key.`);
+  announce(`Added ${chosen.join(', ')} and selected ${chosen.length === 1 ? 'it' : 'them'} as pinned key(s).`);
 }
 
 // ---- results ----------------------------------------------------------------------------------------------------
