@@ -10,37 +10,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
-import { buildCorpus, type CorpusCase } from './browser/corpus.ts';
+import { spawnSync } from 'node:child_process';
+import { buildCorpus, pool, verifyCli, type CorpusCase } from './browser/corpus.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
 const CONCURRENCY = 2;
 /** Formats with no valid case (none: WCP packages get their HMAC secret from `env`, CPHAR uses --seal-registry). */
 const NO_VALID = new Set<string>();
-
-function runCli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [BIN, 'verify', ...args, '--json'], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    c.stdout.on('data', (b: Buffer) => out.push(b));
-    c.stderr.on('data', (b: Buffer) => err.push(b));
-    c.on('error', reject);
-    c.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
-  });
-}
-
-async function pool<T, R>(items: T[], n: number, fn: (x: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  }));
-  return out;
-}
 
 test('browser corpus: every case matches the CLI (exit, one JSON object, format), twice byte for byte; coverage', { timeout: 180_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evident-browser-corpus-'));
@@ -63,7 +39,7 @@ test('browser corpus: every case matches the CLI (exit, one JSON object, format)
     for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) if (e.isSymbolicLink()) symlinks.push(e.name);
     assert.deepEqual(symlinks, [], 'no symlinks in the corpus');
 
-    const results = await pool(cases, CONCURRENCY, async (c: CorpusCase) => [await runCli(c.args, dir, c.env), await runCli(c.args, dir, c.env)] as const);
+    const results = await pool(cases, CONCURRENCY, async (c: CorpusCase) => [await verifyCli(c.args, dir, c.env), await verifyCli(c.args, dir, c.env)] as const);
     const failures: string[] = [];
     cases.forEach((c, i) => {
       const [a, b] = results[i]!;

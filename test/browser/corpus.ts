@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { startService } from '../../src/server/service.ts';
 import { parseEliJson, prettyPacket } from '../../src/profiles/eli/c14n.ts';
 import { formatVkey, noteSigner, parseVkey, NOTE_SIG_COSIGNATURE_V1 } from '../../src/kernel/note.ts';
@@ -435,4 +435,32 @@ function reverseFirst(st: any): any {
   if (!arr || arr.length < 2) return st;
   const swapped = [arr[1], arr[0], ...arr.slice(2)];
   return Array.isArray(st) ? swapped : { ...st, standings: swapped };
+}
+
+/** `evident verify ARGS --json` in `cwd` (with `env` added): the reference the page is compared with. */
+export function verifyCli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [BIN, 'verify', ...args, '--json'], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    c.stdout.on('data', (b: Buffer) => out.push(b));
+    c.stderr.on('data', (b: Buffer) => err.push(b));
+    c.on('error', reject);
+    c.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+  });
+}
+
+/** Map over `items` with at most `n` calls in flight (the machine has two cores). */
+export async function pool<T, R>(items: T[], n: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
 }

@@ -23,6 +23,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import type * as NodeCrypto from 'node:crypto';
+import { concatBytes as concat } from '../encoding.ts';
 
 export type { JsonWebKey, KeyObject } from 'node:crypto';
 
@@ -140,18 +141,6 @@ function bigToBytes(n: bigint, len?: number): Uint8Array {
 
 function bitLength(n: bigint): number {
   return n === 0n ? 0 : n.toString(2).length;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

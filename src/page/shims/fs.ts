@@ -75,21 +75,9 @@ export function mountedFiles(): string[] {
 
 // ---- node:fs ---------------------------------------------------------------------------------------------------
 
-class Stats {
-  readonly size: number;
-  readonly mtimeMs: number;
-  readonly mtime: Date;
-  readonly ino: number;
-  readonly dev = 1;
-  readonly nlink = 1;
-  readonly mode: number;
-  constructor(private readonly node: Node) {
-    this.size = node.kind === 'file' ? node.bytes.length : 4096;
-    this.mtimeMs = node.mtimeMs;
-    this.mtime = new Date(node.mtimeMs);
-    this.ino = node.ino;
-    this.mode = node.kind === 'file' ? 0o100444 : 0o040555;
-  }
+/** The file-type predicates of fs.Stats and fs.Dirent: only files and directories exist here. */
+abstract class Kind {
+  protected abstract readonly node: Node;
   isFile(): boolean {
     return this.node.kind === 'file';
   }
@@ -113,35 +101,34 @@ class Stats {
   }
 }
 
-class Dirent {
+class Stats extends Kind {
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly mtime: Date;
+  readonly ino: number;
+  readonly dev = 1;
+  readonly nlink = 1;
+  readonly mode: number;
+  constructor(protected readonly node: Node) {
+    super();
+    this.size = node.kind === 'file' ? node.bytes.length : 4096;
+    this.mtimeMs = node.mtimeMs;
+    this.mtime = new Date(node.mtimeMs);
+    this.ino = node.ino;
+    this.mode = node.kind === 'file' ? 0o100444 : 0o040555;
+  }
+}
+
+class Dirent extends Kind {
   constructor(
     readonly name: string,
     readonly parentPath: string,
-    private readonly node: Node,
-  ) {}
+    protected readonly node: Node,
+  ) {
+    super();
+  }
   get path(): string {
     return this.parentPath;
-  }
-  isFile(): boolean {
-    return this.node.kind === 'file';
-  }
-  isDirectory(): boolean {
-    return this.node.kind === 'dir';
-  }
-  isSymbolicLink(): boolean {
-    return false;
-  }
-  isFIFO(): boolean {
-    return false;
-  }
-  isSocket(): boolean {
-    return false;
-  }
-  isBlockDevice(): boolean {
-    return false;
-  }
-  isCharacterDevice(): boolean {
-    return false;
   }
 }
 
