@@ -153,6 +153,18 @@ test('verifier page: same reports as the CLI, offline, in Chromium', { skip: !ha
   const jwksCli = await cli(['env.json', '--key', m[1]!], layout2);
   assert.equal(viaJwks, jwksCli.stdout, 'pasted JWKS = CLI with its key file');
   assert.match(viaJwks ?? '', /"valid":true/);
+  // keyboard only: Enter in the command line verifies; the download button is reachable with Tab from there
+  await third.evaluate(() => (document.body.dataset.state = 'ready'));
+  await third.focus('#cmd');
+  await third.keyboard.press('Enter');
+  await third.waitForSelector('body[data-state="done"]');
+  assert.equal(await third.locator('#json').textContent(), jwksCli.stdout, 'Enter runs the same verification');
+  let reached = false;
+  for (let i = 0; i < 6 && !reached; i++) {
+    await third.keyboard.press('Tab');
+    reached = await third.evaluate(() => document.activeElement?.id === 'download');
+  }
+  assert.ok(reached, 'Tab reaches the download button after the command line');
 
   // accessibility basics: every control has a label; the result is announced; phone width does not scroll sideways
   const unlabelled = await page.evaluate(() =>
