@@ -12,6 +12,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { bytesInput, verifyAny, type VerifyOptions } from '../src/verify/detect.ts';
 import { conformanceCases, CASES_DIR, DEFAULT_IDENTITY, DEFAULT_ISSUER, PUBLIC_GOOD_ROOT, type ConformanceCase } from './sigstore-cases.ts';
+import { pool } from './pool.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/evident.js');
 const CASES = conformanceCases();
@@ -89,21 +90,6 @@ function runCli(args: string[]): Promise<CliResult> {
       resolve({ status, stdout, stderr });
     });
   });
-}
-
-/** Run `f` over `items`, `n` at a time. */
-async function pool<T, R>(items: T[], n: number, f: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await f(items[i]!);
-      }
-    }),
-  );
-  return out;
 }
 
 test('the suite has the 70 cases the issue names, and every _fail case has an expected failure', () => {
