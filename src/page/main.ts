@@ -283,6 +283,7 @@ function download(): void {
 function init(): void {
   $('version').textContent = __EVIDENT_VERSION__;
   $('formats').textContent = listFormats().join(', ');
+  $('format-list').replaceChildren(...listFormats().map((f) => new Option(f, f)));
   $('pick-files').addEventListener('change', (e) => void addFiles((e.target as HTMLInputElement).files!, false));
   $('pick-folder').addEventListener('change', (e) => void addFiles((e.target as HTMLInputElement).files!, true));
   const drop = $('drop');
