@@ -88,7 +88,7 @@ export function register(program: Command): void {
         process.stderr.write(`evident service listening on ${s.url}\n`);
         process.stderr.write(`log ${s.log.origin}: ${s.log.isSequencer() ? 'this instance sequences' : 'forwarding appends to the sequencing instance (takes over if it dies)'}\n`);
         if (s.adminToken) process.stderr.write(`admin token (shown once, stored hashed): ${s.adminToken}\n`);
-        process.stderr.write(`verify an artifact: npx evident verify FILE --key PUBLIC_KEY, or POST ${s.url}/v1/verify\n`);
+        process.stderr.write(`verify an artifact: npx evident verify FILE --key PUBLIC_KEY, POST ${s.url}/v1/verify, or open ${s.url}/verify in a browser (offline page)\n`);
         const stop = () => {
           s.close().finally(() => process.exit(0));
         };
