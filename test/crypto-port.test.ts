@@ -76,7 +76,9 @@ pairs.push({ label: 'RSA-2048', kind: 'rsa', ...kp(N.generateKeyPairSync('rsa', 
 pairs.push({ label: 'RSA-3072', kind: 'rsa', ...kp(N.generateKeyPairSync('rsa', { modulusLength: 3072 })) });
 pairs.push({ label: 'RSA-2048-e3', kind: 'rsa', ...kp(N.generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 })) });
 function kp(k: { privateKey: N.KeyObject; publicKey: N.KeyObject }) {
-  return { priv: k.privateKey, pub: pubOf(k.publicKey) };
+  // re-imported from DER: node 20 can deadlock exporting a JWK of a freshly generated key (see src/kernel/keys.ts)
+  const priv = N.createPrivateKey({ key: k.privateKey.export({ format: 'der', type: 'pkcs8' }), format: 'der', type: 'pkcs8' });
+  return { priv, pub: pubOf(N.createPublicKey(priv)) };
 }
 
 /** The browser key for a node key, imported from SPKI DER. */

@@ -14,7 +14,8 @@
  * in place of the poison. The caller appends the MerkleTreeLeaf (ctLogEntry) to the transparency log, so the SCT's
  * promise of inclusion holds. X.509/ASN.1 through pkijs/asn1js; signatures are node:crypto's.
  */
-import { createPublicKey, generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { generateKeyPair } from '../kernel/keys.ts';
 import { canonicalBytes } from '../kernel/json/index.ts';
 import { toBase64 } from '../kernel/encoding.ts';
 import { ab, asn1js, distinguishedName, keyIdOf, keyUsageExtension, p256SigningKey, pkiEngine, pkijs, positiveSerial, u8, type Pkijs } from '../pki/pkix.ts';
@@ -53,7 +54,7 @@ export async function createCaRoot(opts: { now?: Date; years?: number; commonNam
   const notBefore = new Date(floorSec(opts.now ?? new Date()).getTime() - 60_000);
   const notAfter = new Date(notBefore.getTime());
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + (opts.years ?? 10));
-  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const key = generateKeyPair('es256').privateKey;
   const c = new pkijs.Certificate();
   c.version = 2;
   c.serialNumber = positiveSerial();
@@ -73,7 +74,7 @@ export async function createCaRoot(opts: { now?: Date; years?: number; commonNam
 
 /** A new CT log key (ECDSA P-256). */
 export function createCtKey(): KeyObject {
-  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  return generateKeyPair('es256').privateKey;
 }
 
 /** RFC 6962 §3.2 LogID: SHA-256 of the log key's SPKI DER. */

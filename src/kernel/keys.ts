@@ -283,15 +283,27 @@ export function importPrivateKey(pemOrJwk: string | JsonWebKey | Uint8Array, hin
   return checkHint(key, hint);
 }
 
+/**
+ * Node 20's generateKeyPairSync returns KeyObjects that share a lock with their key-generation job, and a JWK
+ * export holds that lock while it allocates: if the garbage collector finalises the job just then, the process
+ * deadlocks (seen as `evident keys generate` hanging in about 1 run of 20 under load; generate + JWK export in a
+ * loop hangs within seconds). So a generated key is re-imported from its PKCS#8 DER (DER export takes no such path)
+ * and the public key derived from the copy: objects that share nothing with the job.
+ */
+function detached(privateKey: KeyObject): { privateKey: KeyObject; publicKey: KeyObject } {
+  const copy = createPrivateKey({ key: privateKey.export({ format: 'der', type: 'pkcs8' }), format: 'der', type: 'pkcs8' });
+  return { privateKey: copy, publicKey: createPublicKey(copy) };
+}
+
 /** Generate a fresh key pair. RS256 keys are 3072 bits. */
 export function generateKeyPair(alg: SigAlg): { privateKey: KeyObject; publicKey: KeyObject } {
   switch (alg) {
     case 'ed25519':
-      return generateKeyPairSync('ed25519');
+      return detached(generateKeyPairSync('ed25519').privateKey);
     case 'rs256':
-      return generateKeyPairSync('rsa', { modulusLength: 3072, publicExponent: 0x10001 });
+      return detached(generateKeyPairSync('rsa', { modulusLength: 3072, publicExponent: 0x10001 }).privateKey);
     case 'es256':
-      return generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      return detached(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
     default:
       throw new EvidentError('KEY_UNSUPPORTED', `unknown algorithm ${JSON.stringify(alg)} (ed25519, rs256, es256)`);
   }

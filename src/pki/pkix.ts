@@ -3,7 +3,8 @@
  * needs, its WebCrypto engine, byte-view helpers, and the small certificate pieces both build (names, serials,
  * key usage, RFC 5280 key identifiers, ECDSA P-256 signing keys).
  */
-import { createHash, generateKeyPairSync, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
+import { generateKeyPair } from '../kernel/keys.ts';
 import { createRequire } from 'node:module';
 import type * as Pkijs from 'pkijs';
 import type * as Asn1js from 'pkijs/node_modules/asn1js';
@@ -64,7 +65,7 @@ export function keyIdOf(spki: Pkijs.PublicKeyInfo): Uint8Array {
 
 /** A new ECDSA P-256 private key. */
 export function newP256Key(): KeyObject {
-  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  return generateKeyPair('es256').privateKey;
 }
 
 /** An ECDSA P-256 private key as a WebCrypto signing key (what pkijs signs with). */
