@@ -32,7 +32,7 @@ const browserPlatform = {
       if (!args.importer.endsWith(path.join('src', 'kernel', 'crypto', 'index.ts'))) return undefined;
       return { path: path.join(root, 'src/kernel/crypto/browser.ts') };
     });
-    b.onResolve({ filter: /^(node:)?(fs|zlib|os|worker_threads|module|async_hooks|util|crypto|path|buffer)$/ }, async (args) => {
+    b.onResolve({ filter: new RegExp(`^(node:)?(${Object.keys(ALIASES).join('|')})$`) }, async (args) => {
       const name = args.path.replace(/^node:/, '');
       // the npm package itself, from our Buffer shim or the libraries that import it
       if (name === 'buffer' && !args.path.startsWith('node:') && (args.importer === ALIASES.buffer || args.importer.includes('node_modules'))) return undefined;

@@ -3,12 +3,9 @@ import fs from 'node:fs';
 import { Command } from 'commander';
 import { EvidentError } from '../kernel/errors.ts';
 import { parseRfc3339 } from '../kernel/time.ts';
-import type { Report } from '../verify/report.ts';
-import { exitCodeForError, reportForError } from '../verify/report.ts';
-
-export { exitCodeForError };
+import { exitCodeForError, reportForError, type Report } from '../verify/report.ts';
 import { renderHuman } from '../verify/render.ts';
-import { readFileShared } from '../store/files.ts';
+import { readFileArg, readFileShared } from '../store/files.ts';
 import { SHARED_READ_MIN_BYTES } from '../verify/input.ts';
 
 /** Print a report per the contract: `--json` → exactly one JSON object on stdout; else human lines on stdout. */
@@ -31,9 +28,9 @@ export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = p
 
 /** Read a file argument, or stdin for `-` / absent. Throws EvidentError(IO_ERROR). */
 export function readInput(file: string | undefined): Buffer {
+  if (file && file !== '-') return readFileArg(file);
   try {
-    if (!file || file === '-') return fs.readFileSync(0);
-    return fs.readFileSync(file);
+    return fs.readFileSync(0);
   } catch (e) {
     throw new EvidentError('IO_ERROR', `cannot read ${file ?? 'stdin'}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
   }
@@ -76,6 +73,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
 }
 
 export { writeFileAtomic } from '../store/atomic.ts';
+export { exitCodeForError };
 
 /**
  * A time flag (`--now`, `--at`, `--built-at`…): an RFC 3339 date-time with offset (kernel parseRfc3339, the

@@ -1,6 +1,16 @@
 /** File-level helpers (I/O lives here, not in the kernel). */
 import fs from 'node:fs';
 import { createHash } from '../kernel/crypto/index.ts';
+import { EvidentError } from '../kernel/errors.ts';
+
+/** Read a file argument (a path, never stdin). Throws EvidentError(IO_ERROR) naming the file and the errno code. */
+export function readFileArg(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new EvidentError('IO_ERROR', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+}
 
 /** Streaming SHA-256 of a file, `sha256:`-prefixed. Constant memory. */
 export async function sha256File(path: string): Promise<string> {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { EvidentError } from '../kernel/errors.ts';
 import { Report, type Mode } from './report.ts';
 import { bytesInput, loadVerifyInput, verifyAny, type VerifyOptions } from './detect.ts';
+import { readFileArg } from '../store/files.ts';
 
 /** The `evident verify` flags, as commander parses them (repeatable flags are arrays). */
 export interface VerifyFlags {
@@ -34,15 +35,6 @@ export interface VerifyFlags {
   certificateIdentity?: string;
   certificateIdentityRegexp?: string;
   certificateOidcIssuer?: string;
-}
-
-/** Read a file argument. Throws EvidentError(IO_ERROR) naming the file and the errno code. */
-export function readFileArg(file: string): Uint8Array {
-  try {
-    return fs.readFileSync(file);
-  } catch (e) {
-    throw new EvidentError('IO_ERROR', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-  }
 }
 
 /**

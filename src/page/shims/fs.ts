@@ -10,8 +10,16 @@ import path from 'path-browserify';
 type Node = { kind: 'file'; bytes: Uint8Array; mtimeMs: number; ino: number } | { kind: 'dir'; mtimeMs: number; ino: number };
 
 const tree = new Map<string, Node>();
+/** Directory → its entries' names, in mount order (readdir without scanning the whole tree). */
+const entries = new Map<string, Set<string>>([['/', new Set()]]);
 let nextIno = 1;
 tree.set('/', { kind: 'dir', mtimeMs: 0, ino: nextIno++ });
+
+function add(p: string, n: Node): void {
+  tree.set(p, n);
+  if (n.kind === 'dir' && !entries.has(p)) entries.set(p, new Set());
+  entries.get(path.dirname(p))!.add(path.basename(p));
+}
 
 function fsError(code: string, syscall: string, p: string, text: string): NodeJS.ErrnoException {
   const e = new Error(`${code}: ${text}, ${syscall} '${p}'`) as NodeJS.ErrnoException;
@@ -47,7 +55,7 @@ export function mountFile(p: string, bytes: Uint8Array, mtimeMs = Date.now()): v
   const a = abs(p);
   if (a === '/') throw new Error('cannot mount a file at /');
   mountDir(path.dirname(a));
-  tree.set(a, { kind: 'file', bytes, mtimeMs, ino: nextIno++ });
+  add(a, { kind: 'file', bytes, mtimeMs, ino: nextIno++ });
 }
 
 export function mountDir(p: string): void {
@@ -58,13 +66,15 @@ export function mountDir(p: string): void {
     cur += '/' + part;
     const n = tree.get(cur);
     if (n?.kind === 'file') throw new Error(`${cur} is a file`);
-    if (!n) tree.set(cur, { kind: 'dir', mtimeMs: 0, ino: nextIno++ });
+    if (!n) add(cur, { kind: 'dir', mtimeMs: 0, ino: nextIno++ });
   }
 }
 
 /** Forget every file. */
 export function unmountAll(): void {
   tree.clear();
+  entries.clear();
+  entries.set('/', new Set());
   tree.set('/', { kind: 'dir', mtimeMs: 0, ino: nextIno++ });
 }
 
@@ -188,9 +198,7 @@ export function readFileSync(p: unknown, enc?: unknown): Buffer | string {
 
 function children(dir: string): Array<[string, Node]> {
   const prefix = dir === '/' ? '/' : dir + '/';
-  const out: Array<[string, Node]> = [];
-  for (const [p, n] of tree) if (p !== '/' && p.startsWith(prefix) && !p.slice(prefix.length).includes('/')) out.push([p.slice(prefix.length), n]);
-  return out;
+  return [...(entries.get(dir) ?? [])].map((name) => [name, tree.get(prefix + name)!]);
 }
 
 export function readdirSync(p: unknown, opts?: { withFileTypes?: boolean; encoding?: string } | string): Array<string | Buffer | Dirent> {
